@@ -1,0 +1,17 @@
+"""chainrule: backpropagation, complete and fast, on NumPy.
+
+The core is :class:`Tensor`, which records the ops applied to it and computes
+exact gradients by reverse accumulation on ``backward()``.
+"""
+from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad, get_default_dtype,
+                     is_grad_enabled, no_grad, set_default_dtype)
+from .ops import concatenate, maximum, pad, stack, where
+from .gradcheck import GradcheckError, gradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AnomalyError", "Function", "GradcheckError", "Tensor", "concatenate", "detect_anomaly", "enable_grad",
+    "get_default_dtype", "gradcheck", "is_grad_enabled", "maximum", "no_grad", "pad", "set_default_dtype",
+    "stack", "where",
+]

@@ -1,0 +1,478 @@
+"""Activations, ``linear`` and losses, named as in ``torch.nn.functional``.
+
+Each is a primitive whose backward is the closed-form derivative. The losses on
+logits are fused and numerically stable: their backward is (softmax(z) - y) / n
+and (sigmoid(z) - y) / n, with no NaN or Inf even for logits of +-1000.
+"""
+import math
+
+from .backend import xp, ndarray
+from .ops import tensor_like, unbroadcast
+from .tensor import Function, Tensor, as_array
+
+
+def _stable_sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp is only taken of -|x|."""
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _softplus(x):
+    """log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|))."""
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+# ----- activations -----------------------------------------------------------
+class Sigmoid(Function):
+    """a = 1 / (1 + exp(-z));  dz = g * a * (1 - a)."""
+
+    def forward(self, z):
+        self.out = _stable_sigmoid(z)
+        return self.out
+
+    def backward(self, g):
+        return g * self.out * (1 - self.out)
+
+
+class Tanh(Function):
+    """a = tanh(z);  dz = g * (1 - a**2)."""
+
+    def forward(self, z):
+        self.out = xp.tanh(z)
+        return self.out
+
+    def backward(self, g):
+        return g * (1 - self.out * self.out)
+
+
+class ReLU(Function):
+    """a = max(z, 0);  dz = g * [z > 0]."""
+
+    def forward(self, z):
+        self.out = xp.maximum(z, 0)
+        return self.out
+
+    def backward(self, g):
+        return g * (self.out > 0)
+
+
+class LeakyReLU(Function):
+    """a = z if z > 0 else slope * z;  dz = g * (1 if z > 0 else slope)."""
+
+    def forward(self, z, negative_slope=0.01):
+        self.positive, self.slope = z > 0, negative_slope
+        return xp.where(self.positive, z, negative_slope * z)
+
+    def backward(self, g):
+        return g * xp.where(self.positive, 1, self.slope).astype(g.dtype)
+
+
+class ELU(Function):
+    """a = z if z > 0 else alpha * (exp(z) - 1);  dz = g * (1 if z > 0 else a + alpha)."""
+
+    def forward(self, z, alpha=1.0):
+        self.positive, self.alpha = z > 0, alpha
+        self.out = xp.where(self.positive, z, alpha * xp.expm1(xp.minimum(z, 0)))
+        return self.out
+
+    def backward(self, g):
+        return g * xp.where(self.positive, 1, self.out + self.alpha)
+
+
+class Softplus(Function):
+    """a = log(1 + exp(z));  dz = g * sigmoid(z)."""
+
+    def forward(self, z):
+        self.z = z
+        return _softplus(z)
+
+    def backward(self, g):
+        return g * _stable_sigmoid(self.z)
+
+
+class SiLU(Function):
+    """a = z * sigmoid(z) (swish);  dz = g * (s + z * s * (1 - s))."""
+
+    def forward(self, z):
+        self.z, self.s = z, _stable_sigmoid(z)
+        return z * self.s
+
+    def backward(self, g):
+        s = self.s
+        return g * (s + self.z * s * (1 - s))
+
+
+class Mish(Function):
+    """a = z * tanh(softplus(z));  dz = g * (t + z * (1 - t**2) * sigmoid(z)), t = tanh(softplus(z))."""
+
+    def forward(self, z):
+        self.z, self.t = z, xp.tanh(_softplus(z))
+        return z * self.t
+
+    def backward(self, g):
+        t = self.t
+        return g * (t + self.z * (1 - t * t) * _stable_sigmoid(self.z))
+
+
+def _erf(x):
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return xp.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x)
+
+
+class GELU(Function):
+    """a = z * Phi(z) (exact, erf) or its tanh approximation;
+    dz = g * (Phi(z) + z * phi(z)) for the exact form."""
+
+    def forward(self, z, approximate="none"):
+        self.z, self.approximate = z, approximate
+        if approximate == "tanh":
+            c = math.sqrt(2 / math.pi)
+            self.inner = c * (z + 0.044715 * z ** 3)
+            self.t = xp.tanh(self.inner)
+            return 0.5 * z * (1 + self.t)
+        self.cdf = 0.5 * (1 + _erf(z / math.sqrt(2)))
+        return z * self.cdf
+
+    def backward(self, g):
+        z = self.z
+        if self.approximate == "tanh":
+            c = math.sqrt(2 / math.pi)
+            dinner = c * (1 + 3 * 0.044715 * z * z)
+            return g * (0.5 * (1 + self.t) + 0.5 * z * (1 - self.t ** 2) * dinner)
+        pdf = xp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+        return g * (self.cdf + z * pdf)
+
+
+class Softmax(Function):
+    """a = exp(z - max) / sum(exp(z - max));  dz = a * (g - sum(g * a))."""
+
+    def forward(self, z, axis=-1):
+        self.axis = axis
+        e = xp.exp(z - z.max(axis=axis, keepdims=True))
+        self.out = e / e.sum(axis=axis, keepdims=True)
+        return self.out
+
+    def backward(self, g):
+        a = self.out
+        return a * (g - (g * a).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """a = z - logsumexp(z);  dz = g - softmax(z) * sum(g)."""
+
+    def forward(self, z, axis=-1):
+        self.axis = axis
+        shifted = z - z.max(axis=axis, keepdims=True)
+        self.out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
+        return self.out
+
+    def backward(self, g):
+        return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+
+
+def _unary(function):
+    def apply(x, **params):
+        return function.apply(tensor_like(x), **params)
+    apply.__name__ = function.__name__.lower()
+    apply.__doc__ = function.__doc__
+    return apply
+
+
+sigmoid = _unary(Sigmoid)
+tanh = _unary(Tanh)
+relu = _unary(ReLU)
+softplus = _unary(Softplus)
+silu = _unary(SiLU)
+swish = silu
+mish = _unary(Mish)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyReLU.apply(tensor_like(x), negative_slope=negative_slope)
+
+
+def elu(x, alpha=1.0):
+    return ELU.apply(tensor_like(x), alpha=alpha)
+
+
+def gelu(x, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(tensor_like(x), approximate=approximate)
+
+
+def softmax(x, axis=-1):
+    return Softmax.apply(tensor_like(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax.apply(tensor_like(x), axis=axis)
+
+
+# ----- linear ----------------------------------------------------------------
+class Linear(Function):
+    """z = x @ W + b with W of shape (in, out);
+    dx = g @ W^T,  dW = x^T @ g,  db = sum of g over the batch."""
+
+    def forward(self, x, W, b=None):
+        self.x, self.W = x, W
+        z = x @ W
+        if b is not None:
+            z += b
+        return z
+
+    def backward(self, g):
+        need = self.needs_input_grad
+        x, W = self.x, self.W
+        grad_x = g @ W.T if need[0] else None
+        grad_W = None
+        if need[1]:
+            grad_W = x.T @ g if x.ndim == 2 else (x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1]))
+        if len(need) == 2:
+            return grad_x, grad_W
+        grad_b = g.reshape(-1, g.shape[-1]).sum(axis=0) if need[2] else None
+        return grad_x, grad_W, grad_b
+
+
+def linear(x, W, b=None):
+    """z = x @ W + b, W of shape (in_features, out_features) (Keras' kernel layout)."""
+    x, W = tensor_like(x), tensor_like(W)
+    if W.ndim != 2:
+        raise ValueError(f"linear: W must be 2-D (in_features, out_features), got shape {W.shape}")
+    if x.ndim < 1 or x.shape[-1] != W.shape[0]:
+        raise ValueError(f"linear: x's last axis must match W's rows: x has shape {x.shape}, W has shape {W.shape}")
+    if b is None:
+        return Linear.apply(x, W)
+    b = tensor_like(b)
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"linear: b must have shape ({W.shape[1]},), got {b.shape}")
+    return Linear.apply(x, W, b)
+
+
+# ----- losses ----------------------------------------------------------------
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction: expected one of {list(_REDUCTIONS)}, got {reduction!r}")
+
+
+def _reduce(values, reduction):
+    if reduction == "mean":
+        return xp.asarray(values.mean(), dtype=values.dtype)
+    if reduction == "sum":
+        return xp.asarray(values.sum(), dtype=values.dtype)
+    return values
+
+
+def _scale(g, shape, count, reduction):
+    """dL/d(per-element loss) for the reduction: g / n for mean, g for sum, g itself for none."""
+    if reduction == "mean":
+        return xp.broadcast_to(g / count, shape)
+    if reduction == "sum":
+        return xp.broadcast_to(g, shape)
+    return g
+
+
+class _ElementwiseLoss(Function):
+    """A loss l(input, target) per element, reduced; subclasses give l and dl/dinput.
+    d/dtarget is -dl/dinput for every loss here (they depend on input - target)."""
+
+    def forward(self, x, y, reduction="mean", **params):
+        self.reduction, self.params = reduction, params
+        self.diff = x - y
+        return _reduce(self.value(self.diff, **params), reduction)
+
+    def backward(self, g):
+        scaled = _scale(g, self.diff.shape, self.diff.size, self.reduction)
+        grad = scaled * self.derivative(self.diff, **self.params)
+        need_x, need_y = self.needs_input_grad
+        return grad if need_x else None, -grad if need_y else None
+
+
+class MSELoss(_ElementwiseLoss):
+    """l = (x - y)**2;  dl/dx = 2 (x - y)."""
+
+    @staticmethod
+    def value(d):
+        return d * d
+
+    @staticmethod
+    def derivative(d):
+        return 2 * d
+
+
+class L1Loss(_ElementwiseLoss):
+    """l = |x - y|;  dl/dx = sign(x - y)."""
+
+    @staticmethod
+    def value(d):
+        return xp.abs(d)
+
+    @staticmethod
+    def derivative(d):
+        return xp.sign(d)
+
+
+class HuberLoss(_ElementwiseLoss):
+    """l = d**2 / 2 if |d| <= delta else delta * (|d| - delta / 2);  dl/dx = clip(d, -delta, delta)."""
+
+    @staticmethod
+    def value(d, delta=1.0):
+        a = xp.abs(d)
+        return xp.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+
+    @staticmethod
+    def derivative(d, delta=1.0):
+        return xp.clip(d, -delta, delta)
+
+
+def _loss_pair(input, target, name):
+    input = tensor_like(input)
+    if not isinstance(target, Tensor):
+        target = Tensor._result(as_array(target, input.dtype if input.dtype.kind == "f" else None, name="target"), None)
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input and target must have the same shape, got input {input.shape} and target {target.shape}")
+    return input, target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: mean((input - target)**2)."""
+    _check_reduction(reduction)
+    return MSELoss.apply(*_loss_pair(input, target, "mse_loss"), reduction=reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean absolute error: mean(|input - target|)."""
+    _check_reduction(reduction)
+    return L1Loss.apply(*_loss_pair(input, target, "l1_loss"), reduction=reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """Huber loss: quadratic within ``delta`` of the target, linear beyond."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return HuberLoss.apply(*_loss_pair(input, target, "huber_loss"), reduction=reduction, delta=delta)
+
+
+class BinaryCrossEntropy(Function):
+    """l = -(y log p + (1 - y) log(1 - p)), logs clamped at -100 as PyTorch does;
+    dl/dp = (p - y) / (p (1 - p))."""
+
+    def forward(self, p, y, reduction="mean"):
+        self.p, self.y, self.reduction = p, y, reduction
+        with xp.errstate(divide="ignore"):
+            log_p = xp.maximum(xp.log(p), -100)
+            log_1p = xp.maximum(xp.log1p(-p), -100)
+        return _reduce(-(y * log_p + (1 - y) * log_1p), reduction)
+
+    def backward(self, g):
+        p, y = self.p, self.y
+        eps = xp.finfo(p.dtype).tiny
+        scaled = _scale(g, p.shape, p.size, self.reduction)
+        need_p, need_y = self.needs_input_grad
+        grad_p = scaled * (p - y) / xp.maximum(p * (1 - p), eps) if need_p else None
+        grad_y = None
+        if need_y:
+            with xp.errstate(divide="ignore"):
+                grad_y = scaled * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100))
+        return grad_p, grad_y
+
+
+def binary_cross_entropy(input, target, reduction="mean"):
+    """Log loss on probabilities in [0, 1] (prefer the ``_with_logits`` form for stability)."""
+    _check_reduction(reduction)
+    input, target = _loss_pair(input, target, "binary_cross_entropy")
+    p = input.data
+    if p.size and (p.min() < 0 or p.max() > 1):
+        raise ValueError(f"binary_cross_entropy: input must hold probabilities in [0, 1], got values in [{p.min()}, {p.max()}]")
+    return BinaryCrossEntropy.apply(input, target, reduction=reduction)
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """l = max(z, 0) - z y + log(1 + exp(-|z|))  (= log loss of sigmoid(z));
+    dl/dz = sigmoid(z) - y,  dl/dy = -z."""
+
+    def forward(self, z, y, reduction="mean"):
+        self.z, self.y, self.reduction = z, y, reduction
+        return _reduce(_softplus(z) - z * y, reduction)
+
+    def backward(self, g):
+        scaled = _scale(g, self.z.shape, self.z.size, self.reduction)
+        need_z, need_y = self.needs_input_grad
+        return (scaled * (_stable_sigmoid(self.z) - self.y) if need_z else None,
+                -scaled * self.z if need_y else None)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """Log loss of sigmoid(input), fused and stable; its gradient is sigmoid(input) - target."""
+    _check_reduction(reduction)
+    return BinaryCrossEntropyWithLogits.apply(*_loss_pair(input, target, "binary_cross_entropy_with_logits"),
+                                              reduction=reduction)
+
+
+class CrossEntropy(Function):
+    """l_i = logsumexp(z_i) - sum_c y_ic z_ic for logits z (n, c) and target
+    probabilities y (n, c) (one-hot for class indices);  dl/dz = softmax(z) - y."""
+
+    def forward(self, z, y, reduction="mean", classes=None):
+        self.reduction = reduction
+        shifted = z - z.max(axis=-1, keepdims=True)
+        e = xp.exp(shifted)
+        total = e.sum(axis=-1, keepdims=True)
+        log_probs = shifted - xp.log(total)
+        if classes is not None:
+            rows = xp.arange(len(classes))
+            self.target = classes
+            per_sample = -log_probs[rows, classes]
+        else:
+            self.target = y
+            per_sample = -(y * log_probs).sum(axis=-1)
+        self.probs = e / total
+        return _reduce(per_sample, reduction)
+
+    def backward(self, g):
+        n = self.probs.shape[0]
+        if self.reduction == "mean":
+            g = g / n
+        elif self.reduction == "none":
+            g = g[:, None]
+        if self.target.ndim == 1:
+            delta = self.probs.copy()
+            delta[xp.arange(n), self.target] -= 1
+        else:
+            delta = self.probs - self.target
+        return delta * g, None
+
+
+def cross_entropy(input, target, reduction="mean"):
+    """Softmax cross-entropy of logits ``input`` (n, c) against class indices (n,)
+    or probability / one-hot targets (n, c); fused: dL/dz = (softmax(z) - y) / n."""
+    _check_reduction(reduction)
+    input = tensor_like(input)
+    if input.ndim != 2:
+        raise ValueError(f"cross_entropy: input must be logits of shape (batch, classes), got {input.shape}")
+    n, classes = input.shape
+    target_array = as_array(target.data if isinstance(target, Tensor) else target, name="target")
+    if target_array.ndim == 1:
+        if target_array.dtype.kind not in "iub":
+            if target_array.dtype.kind == "f" and xp.all(target_array == xp.round(target_array)):
+                target_array = target_array.astype(xp.int64)
+            else:
+                raise TypeError(f"cross_entropy: class-index target must be integers, got dtype {target_array.dtype}")
+        if len(target_array) != n:
+            raise ValueError(f"cross_entropy: target has {len(target_array)} labels for {n} rows of input")
+        if n and (target_array.min() < 0 or target_array.max() >= classes):
+            raise ValueError(f"cross_entropy: class indices must be in [0, {classes}), got values in "
+                             f"[{target_array.min()}, {target_array.max()}]")
+        dummy = Tensor._result(xp.zeros((), dtype=input.dtype), None)
+        return CrossEntropy.apply(input, dummy, reduction=reduction, classes=target_array.astype(xp.intp))
+    if target_array.shape != input.shape:
+        raise ValueError(f"cross_entropy: probability target must have the input's shape {input.shape}, got {target_array.shape}")
+    target_tensor = Tensor._result(target_array.astype(input.dtype, copy=False), None)
+    return CrossEntropy.apply(input, target_tensor, reduction=reduction)

@@ -1,0 +1,470 @@
+"""Tensor and Function: the adjoint graph and its reverse sweep.
+
+A :class:`Tensor` holds an array and, when it was produced by a primitive
+:class:`Function` with an input that requires grad, a link to that function.
+``backward()`` orders the graph topologically once (iteratively, so a chain of
+any length works) and walks it from the output back to the leaves, computing
+each node's adjoint dL/dnode exactly once:
+
+    adjoint(input) += vjp(function, adjoint(output))
+
+Shared subexpressions receive the sum of the adjoints of every path.
+"""
+import contextlib
+import numbers
+
+from .backend import xp, ndarray
+
+_FORBIDDEN_KINDS = {"O": "object", "U": "string", "S": "bytes", "c": "complex", "V": "void", "M": "datetime", "m": "timedelta"}
+
+
+class _Mode:
+    """Process-wide switches: gradient recording, anomaly detection, default dtype."""
+
+    grad_enabled = True
+    anomaly = False
+    default_dtype = xp.dtype("float32")
+
+
+class AnomalyError(FloatingPointError):
+    """A NaN or Inf appeared in an op's forward output or backward gradient."""
+
+
+def set_default_dtype(dtype):
+    """Set the float dtype that Python scalars and lists become (float32 at start)."""
+    dtype = xp.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"set_default_dtype: expected a floating dtype (float32 or float64), got {dtype}")
+    _Mode.default_dtype = dtype
+
+
+def get_default_dtype():
+    return _Mode.default_dtype
+
+
+def is_grad_enabled():
+    return _Mode.grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context (and decorator) in which ops are not recorded: outputs never require grad."""
+    previous = _Mode.grad_enabled
+    _Mode.grad_enabled = False
+    try:
+        yield
+    finally:
+        _Mode.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context that turns recording back on inside a ``no_grad`` block."""
+    previous = _Mode.grad_enabled
+    _Mode.grad_enabled = True
+    try:
+        yield
+    finally:
+        _Mode.grad_enabled = previous
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Context that raises :class:`AnomalyError` at the first op whose forward
+    output or backward gradient holds NaN or Inf, naming the op."""
+    previous = _Mode.anomaly
+    _Mode.anomaly = True
+    try:
+        yield
+    finally:
+        _Mode.anomaly = previous
+
+
+def _check_finite(array, op_name, phase):
+    if array is not None and array.dtype.kind == "f" and not xp.isfinite(array).all():
+        kind = "NaN" if xp.isnan(array).any() else "Inf"
+        raise AnomalyError(f"{op_name}: {phase} produced {kind} (shape {tuple(array.shape)})")
+
+
+def as_array(data, dtype=None, name="data"):
+    """Convert ``data`` to an array: arrays keep their dtype, Python scalars and
+    lists become the default float dtype; object, string and complex data are refused."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, ndarray):
+        array = data
+    elif isinstance(data, (numbers.Number, list, tuple)) and not isinstance(data, xp.generic):
+        array = xp.asarray(data)
+        if array.dtype.kind in "biuf":
+            array = array.astype(_Mode.default_dtype if array.dtype.kind != "b" else array.dtype)
+    else:
+        array = xp.asarray(data)
+    kind = array.dtype.kind
+    if kind in _FORBIDDEN_KINDS:
+        raise TypeError(f"{name}: expected numeric (float, int or bool) data, got {_FORBIDDEN_KINDS[kind]} dtype {array.dtype}")
+    if dtype is not None:
+        array = array.astype(dtype, copy=False)
+    return array
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: gradients of leaves that
+    require grad accumulate in ``.grad`` across ``backward`` calls until reset
+    (``t.grad = None``); a non-leaf keeps its gradient only after ``retain_grad()``.
+    """
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        array = as_array(data, dtype)
+        if requires_grad and array.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only floating tensors can require grad, got dtype {array.dtype}")
+        self.data = array
+        self.grad = None
+        self._requires_grad = bool(requires_grad)
+        self._ctx = None
+        self._retains_grad = False
+
+    @classmethod
+    def _result(cls, data, ctx):
+        """Fast constructor for op outputs: ``ctx`` is the Function, or None when not recorded."""
+        out = object.__new__(cls)
+        out.data = data
+        out.grad = None
+        out._requires_grad = ctx is not None
+        out._ctx = ctx
+        out._retains_grad = False
+        return out
+
+    # ----- attributes -------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        if self._ctx is not None and not requires_grad:
+            raise ValueError("requires_grad: cannot turn off requires_grad of a non-leaf tensor; use detach()")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise TypeError(f"requires_grad: only floating tensors can require grad, got dtype {self.data.dtype}")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def __len__(self):
+        return len(self.data)
+
+    def numpy(self):
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor._result(self.data, None)
+
+    def retain_grad(self):
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward."""
+        if self._ctx is not None:
+            self._retains_grad = True
+        return self
+
+    def __repr__(self):
+        body = repr(self.data)[len("array("):-1] if isinstance(self.data, ndarray) else repr(self.data)
+        suffix = ", requires_grad=True" if self._requires_grad else ""
+        return f"Tensor({body}{suffix})"
+
+    # ----- reverse sweep ----------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Compute d(self)/d(leaf) for every leaf that requires grad, by reverse accumulation.
+
+        ``grad`` is the adjoint of ``self`` (dL/dself); it may be omitted only for
+        a scalar, where it is 1. The graph's saved values are freed afterwards
+        unless ``retain_graph=True``.
+        """
+        if not self._requires_grad:
+            raise ValueError("backward: this tensor does not require grad (no input of the graph has requires_grad=True)")
+        if grad is None:
+            if self.data.size != 1:
+                raise ValueError(f"backward: grad must be given for a non-scalar output, got output of shape {self.shape}")
+            seed = xp.ones_like(self.data)
+        else:
+            seed = as_array(grad, name="grad")
+            if seed.shape != self.data.shape:
+                raise ValueError(f"backward: grad must have the output's shape {self.shape}, got {seed.shape}")
+            seed = seed.astype(self.data.dtype, copy=False)
+        if self._ctx is None:
+            self.grad = seed.copy() if self.grad is None else self.grad + seed
+            return
+        adjoints = {id(self): seed}
+        leaf_adjoints = {}
+        leaves = {}
+        anomaly = _Mode.anomaly
+        for node in _reverse_topological_order(self):
+            adjoint = adjoints.pop(id(node), None)
+            if adjoint is None:
+                continue
+            if node._retains_grad:
+                node.grad = adjoint if node.grad is None else node.grad + adjoint
+            ctx = node._ctx
+            input_grads = ctx.backward(adjoint)
+            if type(input_grads) is not tuple:
+                input_grads = (input_grads,)
+            for tensor, input_grad in zip(ctx.inputs, input_grads):
+                if input_grad is None or not tensor._requires_grad:
+                    continue
+                if anomaly:
+                    _check_finite(input_grad, type(ctx).__name__, "backward")
+                key = id(tensor)
+                if tensor._ctx is None:
+                    leaves[key] = tensor
+                    table = leaf_adjoints
+                else:
+                    table = adjoints
+                previous = table.get(key)
+                table[key] = input_grad if previous is None else previous + input_grad
+            if not retain_graph:
+                node._ctx = _FreedFunction(ctx)
+        for key, total in leaf_adjoints.items():
+            leaf = leaves[key]
+            if leaf.grad is None:
+                leaf.grad = xp.array(total, dtype=leaf.data.dtype)
+            else:
+                leaf.grad = leaf.grad + total
+
+    # ----- operators (defined in ops.py, bound here) -------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return ops.power(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.power(base, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    def __lt__(self, other):
+        return Tensor._result(self.data < _data(other), None)
+
+    def __le__(self, other):
+        return Tensor._result(self.data <= _data(other), None)
+
+    def __gt__(self, other):
+        return Tensor._result(self.data > _data(other), None)
+
+    def __ge__(self, other):
+        return Tensor._result(self.data >= _data(other), None)
+
+    def sum(self, axis=None, keepdims=False):
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def sqrt(self):
+        return ops.Sqrt.apply(self)
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def clip(self, min=None, max=None):
+        return ops.Clip.apply(self, low=min, high=max)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.Reshape.apply(self, shape=shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.Transpose.apply(self, axes=axes or None)
+
+    @property
+    def T(self):
+        return ops.Transpose.apply(self, axes=None)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Merge dimensions ``start_dim..end_dim`` into one (as ``torch.flatten``)."""
+        shape = self.data.shape
+        if not shape:
+            return self.reshape(1)
+        start = start_dim % len(shape)
+        end = end_dim % len(shape)
+        merged = 1
+        for n in shape[start:end + 1]:
+            merged *= n
+        return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
+
+    def relu(self):
+        from . import functional
+        return functional.relu(self)
+
+    def sigmoid(self):
+        from . import functional
+        return functional.sigmoid(self)
+
+    def tanh(self):
+        from . import functional
+        return functional.tanh(self)
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+class _FreedFunction:
+    """Stands in for a Function whose saved values were freed by a backward pass."""
+
+    __slots__ = ("name",)
+    inputs = ()
+
+    def __init__(self, ctx):
+        self.name = type(ctx).__name__
+
+    def backward(self, grad):
+        raise RuntimeError(
+            f"backward: the graph through {self.name} was already freed by an earlier backward(); "
+            "call backward(retain_graph=True) the first time to backpropagate twice")
+
+
+def _reverse_topological_order(root):
+    """Recorded nodes reachable from ``root``, each after every node that uses it.
+
+    Iterative depth-first post-order (no recursion limit), then reversed, so the
+    sweep visits an output before any of its inputs.
+    """
+    order = []
+    visited = set()
+    stack = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if isinstance(ctx, _FreedFunction):
+            ctx.backward(None)
+        for tensor in ctx.inputs:
+            if tensor._ctx is not None and id(tensor) not in visited:
+                stack.append((tensor, False))
+    order.reverse()
+    return order
+
+
+class Function:
+    """A primitive op: ``forward`` on arrays and, beside it, ``backward``, its
+    vector-Jacobian product: given dL/d(output), return dL/d(input) for each input
+    (None where ``self.needs_input_grad`` says no gradient is needed).
+
+    Save on ``self`` in ``forward`` only what ``backward`` needs.
+    """
+
+    needs_input_grad = ()
+    inputs = ()
+
+    @classmethod
+    def apply(cls, *tensors, **params):
+        ctx = cls()
+        if _Mode.grad_enabled:
+            needs = tuple(t._requires_grad for t in tensors)
+            record = True in needs
+        else:
+            record = False
+        if record:
+            ctx.needs_input_grad = needs
+            ctx.inputs = tensors
+        out = ctx.forward(*[t.data for t in tensors], **params)
+        if _Mode.anomaly:
+            _check_finite(out, cls.__name__, "forward")
+        return Tensor._result(out, ctx if record else None)
+
+    def forward(self, *arrays, **params):
+        raise NotImplementedError
+
+    def backward(self, grad):
+        raise NotImplementedError
+
+
+from . import ops  # noqa: E402  (ops needs Tensor and Function defined above)
