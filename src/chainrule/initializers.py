@@ -1,0 +1,141 @@
+"""Weight initializers, by name or as classes (Keras names).
+
+fan_in and fan_out of a kernel of shape (..., in, out) are in * r and out * r,
+r the receptive field (the product of the leading axes; 1 for a Dense kernel).
+"""
+import math
+
+from .backend import xp
+from .utils import rng
+
+
+def _fans(shape):
+    if len(shape) < 2:
+        size = shape[0] if shape else 1
+        return size, size
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+class Initializer:
+    def __call__(self, shape, dtype="float32"):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+
+class Zeros(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return xp.zeros(shape, dtype=dtype)
+
+
+class Ones(Initializer):
+    def __call__(self, shape, dtype="float32"):
+        return xp.ones(shape, dtype=dtype)
+
+
+class Constant(Initializer):
+    def __init__(self, value=0.0):
+        self.value = float(value)
+
+    def __call__(self, shape, dtype="float32"):
+        return xp.full(shape, self.value, dtype=dtype)
+
+    def get_config(self):
+        return {"value": self.value}
+
+
+class _VarianceScaling(Initializer):
+    """Uniform on [-limit, limit] with limit = sqrt(3 * scale / fan), or normal with
+    std = sqrt(scale / fan) (truncated at 2 std, as Keras)."""
+
+    scale, mode, distribution = 1.0, "fan_in", "normal"
+
+    def __call__(self, shape, dtype="float32"):
+        fan_in, fan_out = _fans(tuple(shape))
+        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
+        variance = self.scale / max(fan, 1)
+        if self.distribution == "uniform":
+            limit = math.sqrt(3 * variance)
+            return rng().uniform(-limit, limit, size=shape).astype(dtype)
+        std = math.sqrt(variance) / 0.87962566103423978  # std of a unit normal truncated at +-2
+        values = rng().standard_normal(size=shape)
+        outside = xp.abs(values) > 2
+        while outside.any():
+            values[outside] = rng().standard_normal(size=int(outside.sum()))
+            outside = xp.abs(values) > 2
+        return (values * std).astype(dtype)
+
+
+class GlorotUniform(_VarianceScaling):
+    """U(-sqrt(6 / (fan_in + fan_out)), +sqrt(6 / (fan_in + fan_out)))."""
+    mode, distribution = "fan_avg", "uniform"
+
+
+class GlorotNormal(_VarianceScaling):
+    """Truncated normal, std = sqrt(2 / (fan_in + fan_out))."""
+    mode, distribution = "fan_avg", "normal"
+
+
+class HeUniform(_VarianceScaling):
+    """U(-sqrt(6 / fan_in), +sqrt(6 / fan_in)): keeps ReLU activations' variance."""
+    scale, mode, distribution = 2.0, "fan_in", "uniform"
+
+
+class HeNormal(_VarianceScaling):
+    """Truncated normal, std = sqrt(2 / fan_in)."""
+    scale, mode, distribution = 2.0, "fan_in", "normal"
+
+
+class LecunNormal(_VarianceScaling):
+    """Truncated normal, std = sqrt(1 / fan_in)."""
+    scale, mode, distribution = 1.0, "fan_in", "normal"
+
+
+class LecunUniform(_VarianceScaling):
+    """U(-sqrt(3 / fan_in), +sqrt(3 / fan_in))."""
+    scale, mode, distribution = 1.0, "fan_in", "uniform"
+
+
+_BY_NAME = {
+    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
+    "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
+}
+
+
+def get(identifier):
+    """An initializer from a name, a config dict ``{"class_name", "config"}``, or an instance."""
+    if isinstance(identifier, Initializer):
+        return identifier
+    if isinstance(identifier, dict):
+        return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"initializer: expected a name, config dict or Initializer, got {type(identifier).__name__}")
+
+
+def _lookup(name):
+    key = _snake(name) if isinstance(name, str) else name
+    if key not in _BY_NAME:
+        raise ValueError(f"initializer: unknown name {name!r}; valid names: {', '.join(sorted(_BY_NAME))}")
+    return _BY_NAME[key]
+
+
+def _snake(name):
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def serialize(initializer):
+    """The config dict ``get`` rebuilds ``initializer`` from."""
+    name = next(key for key, cls in _BY_NAME.items() if type(initializer) is cls)
+    return {"class_name": name, "config": initializer.get_config()}
