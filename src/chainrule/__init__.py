@@ -7,11 +7,12 @@ from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
                      is_grad_enabled, no_grad, set_default_dtype)
 from .ops import concatenate, maximum, pad, stack, where
 from .gradcheck import GradcheckError, gradcheck
+from .forward_mode import jvp
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "concatenate", "detect_anomaly", "enable_grad",
-    "get_default_dtype", "gradcheck", "is_grad_enabled", "maximum", "no_grad", "pad", "set_default_dtype",
+    "get_default_dtype", "gradcheck", "is_grad_enabled", "jvp", "maximum", "no_grad", "pad", "set_default_dtype",
     "stack", "where",
 ]

@@ -1,6 +1,7 @@
 """Activations, ``linear`` and losses, named as in ``torch.nn.functional``.
 
-Each is a primitive whose backward is the closed-form derivative. The losses on
+Each is a primitive whose backward (vector-Jacobian product) and jvp
+(Jacobian-vector product) use the closed-form derivative. The losses on
 logits are fused and numerically stable: their backward is (softmax(z) - y) / n
 and (sigmoid(z) - y) / n, with no NaN or Inf even for logits of +-1000.
 """
@@ -33,6 +34,9 @@ class Sigmoid(Function):
     def backward(self, g):
         return g * self.out * (1 - self.out)
 
+    def jvp(self, t):
+        return self.backward(t)
+
 
 class Tanh(Function):
     """a = tanh(z);  dz = g * (1 - a**2)."""
@@ -43,6 +47,9 @@ class Tanh(Function):
 
     def backward(self, g):
         return g * (1 - self.out * self.out)
+
+    def jvp(self, t):
+        return self.backward(t)
 
 
 class ReLU(Function):
@@ -55,6 +62,9 @@ class ReLU(Function):
     def backward(self, g):
         return g * (self.out > 0)
 
+    def jvp(self, t):
+        return self.backward(t)
+
 
 class LeakyReLU(Function):
     """a = z if z > 0 else slope * z;  dz = g * (1 if z > 0 else slope)."""
@@ -65,6 +75,9 @@ class LeakyReLU(Function):
 
     def backward(self, g):
         return g * xp.where(self.positive, 1, self.slope).astype(g.dtype)
+
+    def jvp(self, t):
+        return self.backward(t)
 
 
 class ELU(Function):
@@ -78,6 +91,9 @@ class ELU(Function):
     def backward(self, g):
         return g * xp.where(self.positive, 1, self.out + self.alpha)
 
+    def jvp(self, t):
+        return self.backward(t)
+
 
 class Softplus(Function):
     """a = log(1 + exp(z));  dz = g * sigmoid(z)."""
@@ -88,6 +104,9 @@ class Softplus(Function):
 
     def backward(self, g):
         return g * _stable_sigmoid(self.z)
+
+    def jvp(self, t):
+        return self.backward(t)
 
 
 class SiLU(Function):
@@ -101,6 +120,9 @@ class SiLU(Function):
         s = self.s
         return g * (s + self.z * s * (1 - s))
 
+    def jvp(self, t):
+        return self.backward(t)
+
 
 class Mish(Function):
     """a = z * tanh(softplus(z));  dz = g * (t + z * (1 - t**2) * sigmoid(z)), t = tanh(softplus(z))."""
@@ -112,6 +134,9 @@ class Mish(Function):
     def backward(self, g):
         t = self.t
         return g * (t + self.z * (1 - t * t) * _stable_sigmoid(self.z))
+
+    def jvp(self, t):
+        return self.backward(t)
 
 
 def _erf(x):
@@ -145,6 +170,9 @@ class GELU(Function):
         pdf = xp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
         return g * (self.cdf + z * pdf)
 
+    def jvp(self, t):
+        return self.backward(t)
+
 
 class Softmax(Function):
     """a = exp(z - max) / sum(exp(z - max));  dz = a * (g - sum(g * a))."""
@@ -159,6 +187,10 @@ class Softmax(Function):
         a = self.out
         return a * (g - (g * a).sum(axis=self.axis, keepdims=True))
 
+    def jvp(self, t):
+        """The softmax Jacobian diag(a) - a a^T is symmetric, so J t = J^T t."""
+        return self.backward(t)
+
 
 class LogSoftmax(Function):
     """a = z - logsumexp(z);  dz = g - softmax(z) * sum(g)."""
@@ -171,6 +203,10 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+
+    def jvp(self, t):
+        """dz = t - sum(softmax(z) * t)."""
+        return t - (xp.exp(self.out) * t).sum(axis=self.axis, keepdims=True)
 
 
 def _unary(function):
@@ -236,6 +272,11 @@ class Linear(Function):
         grad_b = g.reshape(-1, g.shape[-1]).sum(axis=0) if need[2] else None
         return grad_x, grad_W, grad_b
 
+    def jvp(self, tx, tW, tb=None):
+        """dz = dx @ W + x @ dW + db."""
+        tz = tx @ self.W + self.x @ tW
+        return tz if tb is None else tz + tb
+
 
 def linear(x, W, b=None):
     """z = x @ W + b, W of shape (in_features, out_features) (Keras' kernel layout)."""
@@ -292,6 +333,9 @@ class _ElementwiseLoss(Function):
         grad = scaled * self.derivative(self.diff, **self.params)
         need_x, need_y = self.needs_input_grad
         return grad if need_x else None, -grad if need_y else None
+
+    def jvp(self, tx, ty):
+        return _reduce(self.derivative(self.diff, **self.params) * (tx - ty), self.reduction)
 
 
 class MSELoss(_ElementwiseLoss):
@@ -372,16 +416,23 @@ class BinaryCrossEntropy(Function):
         return _reduce(-(y * log_p + (1 - y) * log_1p), reduction)
 
     def backward(self, g):
-        p, y = self.p, self.y
-        eps = xp.finfo(p.dtype).tiny
-        scaled = _scale(g, p.shape, p.size, self.reduction)
+        scaled = _scale(g, self.p.shape, self.p.size, self.reduction)
         need_p, need_y = self.needs_input_grad
-        grad_p = scaled * (p - y) / xp.maximum(p * (1 - p), eps) if need_p else None
-        grad_y = None
-        if need_y:
-            with xp.errstate(divide="ignore"):
-                grad_y = scaled * (xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100))
-        return grad_p, grad_y
+        return (scaled * self._dl_dp() if need_p else None,
+                scaled * self._dl_dy() if need_y else None)
+
+    def jvp(self, tp, ty):
+        return _reduce(self._dl_dp() * tp + self._dl_dy() * ty, self.reduction)
+
+    def _dl_dp(self):
+        p = self.p
+        return (p - self.y) / xp.maximum(p * (1 - p), xp.finfo(p.dtype).tiny)
+
+    def _dl_dy(self):
+        """dl/dy = log(1 - p) - log(p), logs clamped at -100."""
+        p = self.p
+        with xp.errstate(divide="ignore"):
+            return xp.maximum(xp.log1p(-p), -100) - xp.maximum(xp.log(p), -100)
 
 
 def binary_cross_entropy(input, target, reduction="mean"):
@@ -408,6 +459,9 @@ class BinaryCrossEntropyWithLogits(Function):
         return (scaled * (_stable_sigmoid(self.z) - self.y) if need_z else None,
                 -scaled * self.z if need_y else None)
 
+    def jvp(self, tz, ty):
+        return _reduce((_stable_sigmoid(self.z) - self.y) * tz - self.z * ty, self.reduction)
+
 
 def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     """Log loss of sigmoid(input), fused and stable; its gradient is sigmoid(input) - target."""
@@ -418,21 +472,21 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 
 class CrossEntropy(Function):
     """l_i = logsumexp(z_i) - sum_c y_ic z_ic for logits z (n, c) and target
-    probabilities y (n, c) (one-hot for class indices);  dl/dz = softmax(z) - y."""
+    probabilities y (n, c) (one-hot for class indices);
+    dl/dz = softmax(z) - y,  dl/dy = -log_softmax(z)."""
 
     def forward(self, z, y, reduction="mean", classes=None):
         self.reduction = reduction
         shifted = z - z.max(axis=-1, keepdims=True)
         e = xp.exp(shifted)
         total = e.sum(axis=-1, keepdims=True)
-        log_probs = shifted - xp.log(total)
+        self.log_probs = shifted - xp.log(total)
         if classes is not None:
-            rows = xp.arange(len(classes))
             self.target = classes
-            per_sample = -log_probs[rows, classes]
+            per_sample = -self.log_probs[xp.arange(len(classes)), classes]
         else:
             self.target = y
-            per_sample = -(y * log_probs).sum(axis=-1)
+            per_sample = -(y * self.log_probs).sum(axis=-1)
         self.probs = e / total
         return _reduce(per_sample, reduction)
 
@@ -442,12 +496,23 @@ class CrossEntropy(Function):
             g = g / n
         elif self.reduction == "none":
             g = g[:, None]
+        need_z, need_y = self.needs_input_grad
+        return (self._dl_dz() * g if need_z else None,
+                -self.log_probs * g if need_y and self.target.ndim == 2 else None)
+
+    def jvp(self, tz, ty):
+        per_sample = (self._dl_dz() * tz).sum(axis=-1)
+        if self.target.ndim == 2:
+            per_sample = per_sample - (self.log_probs * ty).sum(axis=-1)
+        return _reduce(per_sample, self.reduction)
+
+    def _dl_dz(self):
+        """softmax(z) - y, y one-hot for class indices."""
         if self.target.ndim == 1:
             delta = self.probs.copy()
-            delta[xp.arange(n), self.target] -= 1
-        else:
-            delta = self.probs - self.target
-        return delta * g, None
+            delta[xp.arange(len(self.target)), self.target] -= 1
+            return delta
+        return self.probs - self.target
 
 
 def cross_entropy(input, target, reduction="mean"):
@@ -474,5 +539,6 @@ def cross_entropy(input, target, reduction="mean"):
         return CrossEntropy.apply(input, dummy, reduction=reduction, classes=target_array.astype(xp.intp))
     if target_array.shape != input.shape:
         raise ValueError(f"cross_entropy: probability target must have the input's shape {input.shape}, got {target_array.shape}")
-    target_tensor = Tensor._result(target_array.astype(input.dtype, copy=False), None)
-    return CrossEntropy.apply(input, target_tensor, reduction=reduction)
+    if not (isinstance(target, Tensor) and target.dtype.kind == "f"):
+        target = Tensor._result(target_array.astype(input.dtype, copy=False), None)
+    return CrossEntropy.apply(input, target, reduction=reduction)

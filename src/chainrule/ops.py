@@ -1,6 +1,8 @@
-"""Primitive ops: each forward beside its backward (vector-Jacobian product).
+"""Primitive ops: each forward beside its backward (vector-Jacobian product)
+and its jvp (Jacobian-vector product, forward mode).
 
 Notation: ``g`` is dL/d(output); each backward returns dL/d(input) per input.
+``t``, ``ta``, ``tb`` are the inputs' tangents; each jvp returns the output's tangent.
 Binary ops broadcast as NumPy does, and backward sums the gradient back to
 each input's shape (:func:`unbroadcast`).
 """
@@ -43,6 +45,9 @@ class Add(Function):
         return (unbroadcast(g, self.shapes[0]) if need_a else None,
                 unbroadcast(g, self.shapes[1]) if need_b else None)
 
+    def jvp(self, ta, tb):
+        return ta + tb
+
 
 class Sub(Function):
     """z = a - b;  da = g,  db = -g."""
@@ -56,6 +61,9 @@ class Sub(Function):
         return (unbroadcast(g, self.shapes[0]) if need_a else None,
                 unbroadcast(-g, self.shapes[1]) if need_b else None)
 
+    def jvp(self, ta, tb):
+        return ta - tb
+
 
 class Mul(Function):
     """z = a * b;  da = g * b,  db = g * a."""
@@ -68,6 +76,9 @@ class Mul(Function):
         need_a, need_b = self.needs_input_grad
         return (unbroadcast(g * self.b, self.a.shape) if need_a else None,
                 unbroadcast(g * self.a, self.b.shape) if need_b else None)
+
+    def jvp(self, ta, tb):
+        return ta * self.b + self.a * tb
 
 
 class Div(Function):
@@ -83,6 +94,9 @@ class Div(Function):
         return (unbroadcast(grad_a, self.a.shape) if need_a else None,
                 unbroadcast(-grad_a * self.a / self.b, self.b.shape) if need_b else None)
 
+    def jvp(self, ta, tb):
+        return (ta - self.a / self.b * tb) / self.b
+
 
 class PowScalar(Function):
     """z = x ** p for a constant p;  dx = g * p * x**(p-1)."""
@@ -92,8 +106,14 @@ class PowScalar(Function):
         return x ** exponent
 
     def backward(self, g):
+        return g * self._derivative()
+
+    def jvp(self, t):
+        return t * self._derivative()
+
+    def _derivative(self):
         p = self.exponent
-        return g * p * self.x ** (p - 1)
+        return p * self.x ** (p - 1)
 
 
 class Pow(Function):
@@ -108,12 +128,17 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         a, b = self.a, self.b
         grad_a = unbroadcast(g * b * a ** (b - 1), a.shape) if need_a else None
-        grad_b = None
-        if need_b:
-            with xp.errstate(divide="ignore", invalid="ignore"):
-                log_a = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
-            grad_b = unbroadcast(g * self.out * log_a, b.shape)
+        grad_b = unbroadcast(g * self._dout_db(), b.shape) if need_b else None
         return grad_a, grad_b
+
+    def jvp(self, ta, tb):
+        return ta * self.b * self.a ** (self.b - 1) + tb * self._dout_db()
+
+    def _dout_db(self):
+        """d(a**b)/db = a**b * log(a), taken as 0 where a <= 0."""
+        a = self.a
+        log_a = xp.where(a > 0, xp.log(xp.where(a > 0, a, 1)), 0)
+        return self.out * log_a
 
 
 class Neg(Function):
@@ -125,32 +150,30 @@ class Neg(Function):
     def backward(self, g):
         return -g
 
+    def jvp(self, t):
+        return -t
+
 
 def add(a, b):
-    a, b = _pair(a, b)
-    return Add.apply(a, b)
+    return _broadcasting(Add, a, b)
 
 
 def sub(a, b):
-    a, b = _pair(a, b)
-    return Sub.apply(a, b)
+    return _broadcasting(Sub, a, b)
 
 
 def mul(a, b):
-    a, b = _pair(a, b)
-    return Mul.apply(a, b)
+    return _broadcasting(Mul, a, b)
 
 
 def div(a, b):
-    a, b = _pair(a, b)
-    return Div.apply(a, b)
+    return _broadcasting(Div, a, b)
 
 
 def power(base, exponent):
     if isinstance(exponent, numbers.Number) and not isinstance(base, numbers.Number):
         return PowScalar.apply(tensor_like(base), exponent=exponent)
-    base, exponent = _pair(base, exponent)
-    return Pow.apply(base, exponent)
+    return _broadcasting(Pow, base, exponent)
 
 
 def _pair(a, b):
@@ -160,6 +183,21 @@ def _pair(a, b):
     if not isinstance(b, Tensor):
         b = tensor_like(b, a)
     return a, b
+
+
+def _broadcasting(function, a, b, **params):
+    """Apply a binary op whose operands broadcast; a shape mismatch names the op and both shapes."""
+    a, b = _pair(a, b)
+    try:
+        return function.apply(a, b, **params)
+    except ValueError:
+        shapes = [a.shape, b.shape] + ([params["condition"].shape] if "condition" in params else [])
+        try:
+            xp.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"{function.__name__.lower()}: shapes {' and '.join(map(str, shapes))} "
+                             "cannot be broadcast together") from None
+        raise
 
 
 # ----- matrix product --------------------------------------------------------
@@ -186,6 +224,9 @@ class MatMul(Function):
         if need_b:
             grad_b = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
         return grad_a, grad_b
+
+    def jvp(self, ta, tb):
+        return ta @ self.b + self.a @ tb
 
 
 def matmul(a, b):
@@ -231,6 +272,9 @@ class Sum(Function):
     def backward(self, g):
         return xp.broadcast_to(_expand_reduced(g, self.shape, self.axes, self.keepdims), self.shape)
 
+    def jvp(self, t):
+        return t.sum(axis=self.axes, keepdims=self.keepdims)
+
 
 class Mean(Function):
     """z = mean(x, axis);  dx = g / n broadcast back, n the count averaged."""
@@ -248,6 +292,9 @@ class Mean(Function):
         g = _expand_reduced(g, self.shape, self.axes, self.keepdims) / self.count
         return xp.broadcast_to(g, self.shape)
 
+    def jvp(self, t):
+        return t.mean(axis=self.axes, keepdims=self.keepdims)
+
 
 class Max(Function):
     """z = max(x, axis);  dx = g at the maxima (shared equally among ties), 0 elsewhere."""
@@ -258,15 +305,18 @@ class Max(Function):
         self.axes = _normalize_axes(axis, x.ndim)
         if x.size == 0:
             raise ValueError(f"{type(self).__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
-        self.keepdims = keepdims
         out = self.reduce(x, axis=self.axes, keepdims=True)
+        self.out_shape = out.shape if keepdims else tuple(n for i, n in enumerate(x.shape) if i not in self.axes)
         self.mask = x == out
-        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+        self.ties = self.mask.sum(axis=self.axes, keepdims=True)
+        return out.reshape(self.out_shape)
 
     def backward(self, g):
-        g = _expand_reduced(g, self.mask.shape, self.axes, self.keepdims)
-        ties = self.mask.sum(axis=self.axes, keepdims=True)
-        return self.mask * (g / ties)
+        return self.mask * (g.reshape(self.ties.shape) / self.ties)
+
+    def jvp(self, t):
+        """dz = the mean of t over the tied maxima."""
+        return ((self.mask * t).sum(axis=self.axes, keepdims=True) / self.ties).reshape(self.out_shape)
 
 
 class Min(Max):
@@ -286,6 +336,9 @@ class Exp(Function):
     def backward(self, g):
         return g * self.out
 
+    def jvp(self, t):
+        return t * self.out
+
 
 class Log(Function):
     """z = log(x);  dx = g / x."""
@@ -296,6 +349,9 @@ class Log(Function):
 
     def backward(self, g):
         return g / self.x
+
+    def jvp(self, t):
+        return t / self.x
 
 
 class Sqrt(Function):
@@ -308,6 +364,9 @@ class Sqrt(Function):
     def backward(self, g):
         return g / (2 * self.out)
 
+    def jvp(self, t):
+        return t / (2 * self.out)
+
 
 class Abs(Function):
     """z = |x|;  dx = g * sign(x)."""
@@ -318,6 +377,9 @@ class Abs(Function):
 
     def backward(self, g):
         return g * xp.sign(self.x)
+
+    def jvp(self, t):
+        return t * xp.sign(self.x)
 
 
 class Clip(Function):
@@ -336,13 +398,16 @@ class Clip(Function):
     def backward(self, g):
         return g * self.inside
 
+    def jvp(self, t):
+        return t * self.inside
+
 
 # ----- shape -----------------------------------------------------------------
 class Reshape(Function):
     """z = reshape(x, shape);  dx = reshape(g, x.shape)."""
 
     def forward(self, x, shape):
-        self.shape = x.shape
+        self.shape, self.new_shape = x.shape, shape
         try:
             return x.reshape(shape)
         except ValueError:
@@ -351,16 +416,28 @@ class Reshape(Function):
     def backward(self, g):
         return g.reshape(self.shape)
 
+    def jvp(self, t):
+        return t.reshape(self.new_shape)
+
 
 class Transpose(Function):
     """z = transpose(x, axes);  dx = transpose(g, inverse(axes))."""
 
     def forward(self, x, axes=None):
-        self.axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(axes)
+        if axes is None:
+            self.axes = tuple(reversed(range(x.ndim)))
+        else:
+            self.axes = tuple(ax % x.ndim if -x.ndim <= ax < x.ndim else ax for ax in axes)
+            if sorted(self.axes) != list(range(x.ndim)):
+                raise ValueError(f"transpose: axes must be a permutation of range({x.ndim}) for shape {x.shape}, "
+                                 f"got {tuple(axes)}")
         return x.transpose(self.axes)
 
     def backward(self, g):
         return g.transpose(tuple(xp.argsort(self.axes)))
+
+    def jvp(self, t):
+        return t.transpose(self.axes)
 
 
 def _is_advanced(index):
@@ -383,6 +460,9 @@ class GetItem(Function):
             grad[self.index] = g
         return grad
 
+    def jvp(self, t):
+        return t[self.index]
+
 
 def getitem(x, index):
     if isinstance(index, tuple):
@@ -404,6 +484,9 @@ class Concatenate(Function):
         parts = xp.split(g, self.splits, axis=self.axis)
         return tuple(p if need else None for p, need in zip(parts, self.needs_input_grad))
 
+    def jvp(self, *tangents):
+        return xp.concatenate(tangents, axis=self.axis)
+
 
 class Stack(Function):
     """z = stack(xs, axis);  dx_i = g taken at position i of the new axis."""
@@ -415,6 +498,9 @@ class Stack(Function):
     def backward(self, g):
         return tuple(xp.take(g, i, axis=self.axis) if need else None
                      for i, need in enumerate(self.needs_input_grad))
+
+    def jvp(self, *tangents):
+        return xp.stack(tangents, axis=self.axis)
 
 
 class Where(Function):
@@ -430,30 +516,41 @@ class Where(Function):
         return (unbroadcast(xp.where(self.condition, g, zero), self.shapes[0]) if need_a else None,
                 unbroadcast(xp.where(self.condition, zero, g), self.shapes[1]) if need_b else None)
 
+    def jvp(self, ta, tb):
+        return xp.where(self.condition, ta, tb)
+
 
 class Maximum(Function):
     """z = maximum(a, b);  g goes to the larger input, split equally on ties."""
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        return xp.maximum(a, b)
+        out = xp.maximum(a, b)
+        self.share_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype)
+        return out
 
     def backward(self, g):
         need_a, need_b = self.needs_input_grad
-        share_a = (self.a > self.b) + 0.5 * (self.a == self.b)
-        return (unbroadcast(g * share_a, self.a.shape) if need_a else None,
-                unbroadcast(g * (1 - share_a), self.b.shape) if need_b else None)
+        return (unbroadcast(g * self.share_a, self.a.shape) if need_a else None,
+                unbroadcast(g * (1 - self.share_a), self.b.shape) if need_b else None)
+
+    def jvp(self, ta, tb):
+        return ta * self.share_a + tb * (1 - self.share_a)
 
 
 class Pad(Function):
     """z = pad(x, pad_width, constant);  dx = the centre of g that x filled."""
 
     def forward(self, x, pad_width, value=0.0):
+        self.pad_width = pad_width
         self.crop = tuple(slice(before, before + n) for (before, _), n in zip(pad_width, x.shape))
         return xp.pad(x, pad_width, mode="constant", constant_values=value)
 
     def backward(self, g):
         return g[self.crop]
+
+    def jvp(self, t):
+        return xp.pad(t, self.pad_width, mode="constant")
 
 
 def _tensors(values, name):
@@ -467,6 +564,10 @@ def concatenate(tensors, axis=0):
     """Join tensors along an existing axis."""
     tensors = _tensors(tensors, "concatenate")
     ref = tensors[0].shape
+    if not ref:
+        raise ValueError("concatenate: expected tensors with at least 1 dimension, got a 0-d tensor")
+    if not -len(ref) <= axis < len(ref):
+        raise ValueError(f"concatenate: axis {axis} is out of range for shape {ref}")
     for t in tensors[1:]:
         if t.ndim != len(ref) or any(a != b for i, (a, b) in enumerate(zip(ref, t.shape)) if i != axis % len(ref)):
             raise ValueError(f"concatenate: shapes {ref} and {t.shape} differ outside axis {axis}")
@@ -479,20 +580,20 @@ def stack(tensors, axis=0):
     for t in tensors[1:]:
         if t.shape != tensors[0].shape:
             raise ValueError(f"stack: expected tensors of equal shape, got {tensors[0].shape} and {t.shape}")
+    if not -tensors[0].ndim - 1 <= axis <= tensors[0].ndim:
+        raise ValueError(f"stack: axis {axis} is out of range for stacking tensors of shape {tensors[0].shape}")
     return Stack.apply(*tensors, axis=axis)
 
 
 def where(condition, a, b):
     """Elementwise ``a`` where ``condition`` holds, else ``b`` (no gradient to the condition)."""
     condition = xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    a, b = _pair(a, b)
-    return Where.apply(a, b, condition=condition)
+    return _broadcasting(Where, a, b, condition=condition)
 
 
 def maximum(a, b):
     """Elementwise maximum of two tensors."""
-    a, b = _pair(a, b)
-    return Maximum.apply(a, b)
+    return _broadcasting(Maximum, a, b)
 
 
 def pad(x, pad_width, value=0.0):

@@ -19,11 +19,12 @@ _FORBIDDEN_KINDS = {"O": "object", "U": "string", "S": "bytes", "c": "complex", 
 
 
 class _Mode:
-    """Process-wide switches: gradient recording, anomaly detection, default dtype."""
+    """Process-wide switches: gradient recording, anomaly detection, default dtype, forward mode."""
 
     grad_enabled = True
     anomaly = False
     default_dtype = xp.dtype("float32")
+    tangents = None  # forward mode: {id(tensor): (tensor, tangent)} while chainrule.jvp runs
 
 
 class AnomalyError(FloatingPointError):
@@ -235,7 +236,7 @@ class Tensor:
             if adjoint is None:
                 continue
             if node._retains_grad:
-                node.grad = adjoint if node.grad is None else node.grad + adjoint
+                node.grad = xp.array(adjoint) if node.grad is None else node.grad + adjoint
             ctx = node._ctx
             input_grads = ctx.backward(adjoint)
             if type(input_grads) is not tuple:
@@ -436,9 +437,11 @@ def _reverse_topological_order(root):
 class Function:
     """A primitive op: ``forward`` on arrays and, beside it, ``backward``, its
     vector-Jacobian product: given dL/d(output), return dL/d(input) for each input
-    (None where ``self.needs_input_grad`` says no gradient is needed).
+    (None where ``self.needs_input_grad`` says no gradient is needed), and ``jvp``,
+    its Jacobian-vector product: given d(input)/dt for each input, return
+    d(output)/dt (forward mode, see :func:`chainrule.jvp`).
 
-    Save on ``self`` in ``forward`` only what ``backward`` needs.
+    Save on ``self`` in ``forward`` only what ``backward`` and ``jvp`` need.
     """
 
     needs_input_grad = ()
@@ -447,24 +450,41 @@ class Function:
     @classmethod
     def apply(cls, *tensors, **params):
         ctx = cls()
+        record = False
         if _Mode.grad_enabled:
-            needs = tuple(t._requires_grad for t in tensors)
-            record = True in needs
-        else:
-            record = False
-        if record:
-            ctx.needs_input_grad = needs
-            ctx.inputs = tensors
+            needs = tuple([t._requires_grad for t in tensors])
+            if True in needs:
+                record = True
+                ctx.needs_input_grad = needs
+                ctx.inputs = tensors
         out = ctx.forward(*[t.data for t in tensors], **params)
+        if type(out) is not ndarray:
+            out = xp.asarray(out)
         if _Mode.anomaly:
             _check_finite(out, cls.__name__, "forward")
-        return Tensor._result(out, ctx if record else None)
+        result = Tensor._result(out, ctx if record else None)
+        if _Mode.tangents is not None:
+            _push_tangent(ctx, tensors, result, _Mode.tangents)
+        return result
 
     def forward(self, *arrays, **params):
         raise NotImplementedError
 
     def backward(self, grad):
         raise NotImplementedError
+
+    def jvp(self, *tangents):
+        raise NotImplementedError(f"{type(self).__name__}: forward-mode differentiation (jvp) is not defined for this op")
+
+
+def _push_tangent(ctx, tensors, out, tangents):
+    """Forward mode: the output's tangent is the op's Jacobian-vector product of
+    its inputs' tangents (zero for an input that carries none)."""
+    carried = [tangents.get(id(t)) for t in tensors]
+    if not any(carried):
+        return
+    inputs = [pair[1] if pair else xp.zeros_like(t.data) for pair, t in zip(carried, tensors)]
+    tangents[id(out)] = (out, xp.asarray(ctx.jvp(*inputs)))
 
 
 from . import ops  # noqa: E402  (ops needs Tensor and Function defined above)
