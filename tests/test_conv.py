@@ -1,0 +1,167 @@
+"""Convolution and pooling: fused primitives (chainrule.nn_ops) against slow loop references."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn_ops
+
+
+def tensor(rng, *shape):
+    return cr.Tensor(rng.standard_normal(shape), requires_grad=True)
+
+
+def explicit_pads(size, kernel, stride, dilation, padding):
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return 0, 0
+    if padding == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + span - size, 0)
+        return total // 2, total - total // 2
+    return padding, padding
+
+
+def reference_conv1d(x, kernel, bias, stride, padding, dilation):
+    """out[b, o, f] = sum_k sum_c x_pad[b, o*stride + k*dilation, c] * kernel[k, c, f] + bias[f], by loops."""
+    k, _, filters = kernel.shape
+    before, after = explicit_pads(x.shape[1], k, stride, dilation, padding)
+    padded = np.pad(x, ((0, 0), (before, after), (0, 0)))
+    steps = (padded.shape[1] - (k - 1) * dilation - 1) // stride + 1
+    out = np.zeros((x.shape[0], steps, filters))
+    for b in range(x.shape[0]):
+        for o in range(steps):
+            for f in range(filters):
+                total = bias[f]
+                for j in range(k):
+                    total += padded[b, o * stride + j * dilation, :] @ kernel[j, :, f]
+                out[b, o, f] = total
+    return out
+
+
+def reference_conv2d(x, kernel, stride, padding, dilation):
+    kh, kw, _, filters = kernel.shape
+    (top, bottom) = explicit_pads(x.shape[1], kh, stride[0], dilation[0], padding)
+    (left, right) = explicit_pads(x.shape[2], kw, stride[1], dilation[1], padding)
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
+    rows = (padded.shape[1] - (kh - 1) * dilation[0] - 1) // stride[0] + 1
+    cols = (padded.shape[2] - (kw - 1) * dilation[1] - 1) // stride[1] + 1
+    out = np.zeros((x.shape[0], rows, cols, filters))
+    for b in range(x.shape[0]):
+        for i in range(rows):
+            for j in range(cols):
+                for p in range(kh):
+                    for q in range(kw):
+                        pixel = padded[b, i * stride[0] + p * dilation[0], j * stride[1] + q * dilation[1]]
+                        out[b, i, j] += pixel @ kernel[p, q]
+    return out
+
+
+def reference_pool2d(x, pool, stride, padding, kind):
+    """Max or mean over each window; 'same' padding is left out of both (as Keras)."""
+    (top, bottom) = explicit_pads(x.shape[1], pool[0], stride[0], 1, padding)
+    (left, right) = explicit_pads(x.shape[2], pool[1], stride[1], 1, padding)
+    padded = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=np.nan)
+    rows = (padded.shape[1] - pool[0]) // stride[0] + 1
+    cols = (padded.shape[2] - pool[1]) // stride[1] + 1
+    out = np.zeros((x.shape[0], rows, cols, x.shape[3]))
+    reduce = np.nanmax if kind == "max" else np.nanmean
+    for i in range(rows):
+        for j in range(cols):
+            window = padded[:, i * stride[0]:i * stride[0] + pool[0], j * stride[1]:j * stride[1] + pool[1]]
+            out[:, i, j] = reduce(window, axis=(1, 2))
+    return out
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 2])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+@pytest.mark.parametrize("dilation", [1, 2])
+def test_conv1d_equals_the_loop_reference(rng, padding, stride, dilation):
+    x, kernel, bias = rng.standard_normal((2, 11, 3)), rng.standard_normal((3, 3, 4)), rng.standard_normal(4)
+    out = nn_ops.conv1d(x, kernel, bias, strides=stride, padding=padding, dilation=dilation)
+    np.testing.assert_allclose(out.data, reference_conv1d(x, kernel, bias, stride, padding, dilation), atol=1e-12)
+
+
+def test_conv1d_same_padding_with_stride_one_keeps_the_length(rng):
+    out = nn_ops.conv1d(rng.standard_normal((2, 10, 3)), rng.standard_normal((4, 3, 5)), padding="same")
+    assert out.shape == (2, 10, 5)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 1), (1, 2)), ((2, 3), (2, 1))])
+def test_conv2d_equals_the_loop_reference(rng, padding, stride, dilation):
+    x, kernel = rng.standard_normal((2, 7, 8, 2)), rng.standard_normal((3, 2, 2, 3))
+    out = nn_ops.conv2d(x, kernel, strides=stride, padding=padding, dilation=dilation)
+    np.testing.assert_allclose(out.data, reference_conv2d(x, kernel, stride, padding, dilation), atol=1e-12)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same", 1])
+@pytest.mark.parametrize("stride, dilation", [(1, 1), (2, 1), (1, 2), (3, 2)])
+def test_conv1d_gradcheck(rng, padding, stride, dilation):
+    x, kernel, bias = tensor(rng, 2, 9, 2), tensor(rng, 3, 2, 3), tensor(rng, 3)
+    assert cr.gradcheck(lambda x, k, b: nn_ops.conv1d(x, k, b, stride, padding, dilation), x, kernel, bias)
+
+
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 1), (1, 2))])
+def test_conv2d_gradcheck(rng, padding, stride, dilation):
+    x, kernel, bias = tensor(rng, 2, 5, 6, 2), tensor(rng, 2, 3, 2, 2), tensor(rng, 2)
+    assert cr.gradcheck(lambda x, k, b: nn_ops.conv2d(x, k, b, stride, padding, dilation), x, kernel, bias)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("pool, stride", [((2, 2), (2, 2)), ((3, 2), (2, 1)), ((2, 3), (1, 3))])
+def test_pool2d_equals_the_loop_reference(rng, kind, padding, pool, stride):
+    x = rng.standard_normal((2, 7, 8, 3))
+    out = nn_ops.pool(x, pool, stride, padding, kind, rank=2)
+    np.testing.assert_allclose(out.data, reference_pool2d(x, pool, stride, padding, kind), atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_pool1d_equals_the_2d_reference_on_one_row(rng, kind, padding):
+    x = rng.standard_normal((2, 9, 3))
+    out = nn_ops.pool(x, 3, 2, padding, kind, rank=1)
+    expected = reference_pool2d(x[:, :, None, :], (3, 1), (2, 1), padding, kind)[:, :, 0]
+    np.testing.assert_allclose(out.data, expected, atol=1e-12)
+
+
+def test_pool_strides_default_to_the_pool_size(rng):
+    assert nn_ops.pool(rng.standard_normal((1, 9, 2)), 3, kind="max").shape == (1, 3, 2)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize("padding", ["valid", "same"])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_pool_gradcheck(rng, kind, padding, stride):
+    x1, x2 = tensor(rng, 2, 7, 2), tensor(rng, 1, 5, 4, 2)
+    assert cr.gradcheck(lambda x: nn_ops.pool(x, 3, stride, padding, kind, rank=1), x1)
+    assert cr.gradcheck(lambda x: nn_ops.pool(x, (2, 3), stride, padding, kind, rank=2), x2)
+
+
+def test_max_pool_sends_the_gradient_to_the_maximum_only():
+    x = cr.Tensor(np.array([[[1.0], [5.0], [2.0], [3.0]]]), requires_grad=True)
+    nn_ops.pool(x, 2, kind="max").sum().backward()
+    np.testing.assert_array_equal(x.grad[0, :, 0], [0, 1, 0, 1])
+
+
+def test_conv_rejects_input_of_the_wrong_rank_naming_the_expected_layout(rng):
+    with pytest.raises(ValueError, match=r"\(batch, steps, channels\)"):
+        nn_ops.conv1d(rng.standard_normal((4, 3)), rng.standard_normal((2, 3, 1)))
+
+
+def test_conv_rejects_a_kernel_larger_than_the_padded_input(rng):
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        nn_ops.conv1d(rng.standard_normal((1, 3, 1)), rng.standard_normal((2, 1, 1)), dilation=3)
+
+
+def test_conv_rejects_mismatched_channels(rng):
+    with pytest.raises(ValueError, match="3 channels but the kernel expects 2"):
+        nn_ops.conv1d(rng.standard_normal((1, 5, 3)), rng.standard_normal((2, 2, 1)))
+
+
+@pytest.mark.parametrize("name, kwargs", [("strides", {"strides": 0}), ("dilation_rate", {"dilation": -1}),
+                                          ("padding", {"padding": "full"})])
+def test_conv_rejects_bad_window_arguments(rng, name, kwargs):
+    with pytest.raises(ValueError, match=name):
+        nn_ops.conv1d(rng.standard_normal((1, 5, 1)), rng.standard_normal((2, 1, 1)), **kwargs)
