@@ -1,0 +1,215 @@
+"""The Optimizer base class: learning rate (or schedule), gradient clipping,
+weight decay, per-parameter state slots, and the config / state round trips.
+
+A subclass names its per-parameter state in ``slot_names`` and writes its
+update rule in ``_update`` with in-place array ops on preallocated buffers.
+"""
+import math
+
+from ..backend import xp
+from ..tensor import Tensor
+from . import schedules
+from ._arguments import check_number
+
+
+class Optimizer:
+    """Updates parameters in place from their gradients.
+
+    ``step(params)`` reads each Tensor's ``.grad`` (skipping those that are None)
+    and updates its ``.data`` in place; ``apply_gradients(grads_and_vars)`` does the
+    same for explicit ``(gradient, variable)`` pairs. Per-parameter state ("slots")
+    is allocated on the first update, keyed by the parameter's position in the list,
+    so pass the same parameters in the same order every step.
+
+    Before the update, gradients are clipped (at most one of: ``clipnorm``, each
+    gradient rescaled to norm <= clipnorm; ``global_clipnorm``, all gradients
+    rescaled together to global norm <= global_clipnorm; ``clipvalue``, each entry
+    clipped to [-clipvalue, clipvalue]), then with ``weight_decay`` each updated
+    weight decays: w <- w - learning_rate * weight_decay * w (decoupled, as AdamW).
+    """
+
+    name = None
+    default_learning_rate = 0.001
+    slot_names = ()
+
+    def __init__(self, learning_rate=None, lr=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 weight_decay=None):
+        if learning_rate is not None and lr is not None:
+            raise ValueError(f"learning_rate: got both learning_rate={learning_rate!r} and its alias lr={lr!r}; pass one")
+        if learning_rate is None:
+            learning_rate = self.default_learning_rate if lr is None else lr
+        clipping = {"clipnorm": clipnorm, "clipvalue": clipvalue, "global_clipnorm": global_clipnorm}
+        given = [key for key, value in clipping.items() if value is not None]
+        if len(given) > 1:
+            raise ValueError(f"{given[1]}: only one of clipnorm, clipvalue and global_clipnorm can be set, got {', '.join(given)}")
+        self._learning_rate = self._checked_learning_rate(learning_rate)
+        self.clipnorm = None if clipnorm is None else check_number("clipnorm", clipnorm, minimum=0, min_open=True)
+        self.clipvalue = None if clipvalue is None else check_number("clipvalue", clipvalue, minimum=0, min_open=True)
+        self.global_clipnorm = (None if global_clipnorm is None
+                                else check_number("global_clipnorm", global_clipnorm, minimum=0, min_open=True))
+        self.weight_decay = None if weight_decay is None else check_number("weight_decay", weight_decay, minimum=0)
+        self.iterations = 0
+        self._slots = None     # one tuple of arrays (in slot_names order) per parameter position
+        self._scratch = None   # one work buffer per parameter position, not state
+
+    # ----- learning rate ----------------------------------------------------
+    @staticmethod
+    def _checked_learning_rate(value):
+        if isinstance(value, schedules.LearningRateSchedule):
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float, xp.floating, xp.integer)):
+            raise TypeError(f"learning_rate: expected a number or a LearningRateSchedule, got {type(value).__name__}")
+        return check_number("learning_rate", value, minimum=0)
+
+    @property
+    def learning_rate(self):
+        """The learning rate of the next update (a schedule is evaluated at ``iterations``)."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return float(self._learning_rate(self.iterations))
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        value = self._checked_learning_rate(value)
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule) and not isinstance(
+                value, schedules.LearningRateSchedule):
+            raise TypeError("learning_rate: this optimizer follows a LearningRateSchedule; "
+                            "set a new schedule, not a number")
+        self._learning_rate = value
+
+    lr = learning_rate
+
+    # ----- updates ----------------------------------------------------------
+    def step(self, params):
+        """Update each Tensor in ``params`` in place from its ``.grad`` (None grads are skipped)."""
+        params = list(params)
+        self._apply([p.grad for p in params], params)
+
+    def apply_gradients(self, grads_and_vars):
+        """Update each variable (a Tensor) in place from its gradient (an array, a Tensor or None)."""
+        grads, params = [], []
+        for index, (grad, param) in enumerate(grads_and_vars):
+            if not isinstance(param, Tensor):
+                raise TypeError(f"grads_and_vars[{index}]: expected a Tensor variable, got {type(param).__name__}")
+            if grad is not None:
+                grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad)
+                if grad.shape != param.shape:
+                    raise ValueError(f"grads_and_vars[{index}]: gradient shape {grad.shape} does not match "
+                                     f"variable shape {param.shape}")
+            grads.append(grad)
+            params.append(param)
+        self._apply(grads, params)
+
+    def _apply(self, grads, params):
+        if self._slots is None:
+            self._slots = [self._new_slots(p.data) for p in params]
+        self._check_positions(params)
+        if self._scratch is None:
+            self._scratch = [xp.empty_like(p.data) for p in params]
+        grads = self._clipped(grads)
+        lr = self.learning_rate
+        rate = self._step_rate(lr, self.iterations + 1)
+        decay = None if not self.weight_decay else 1.0 - lr * self.weight_decay
+        for param, grad, slots, scratch in zip(params, grads, self._slots, self._scratch):
+            if grad is None:
+                continue
+            if decay is not None:
+                param.data *= decay
+            self._update(param.data, grad, slots, scratch, rate)
+        self.iterations += 1
+
+    def _check_positions(self, params):
+        if len(params) != len(self._slots):
+            raise ValueError(f"params: this optimizer holds state for {len(self._slots)} parameters, got {len(params)}; "
+                             "pass the same parameters in the same order every step")
+        if self._scratch is None:
+            for index, (param, slots) in enumerate(zip(params, self._slots)):
+                for slot_name, slot in zip(self.slot_names, slots):
+                    if slot.shape != param.shape:
+                        raise ValueError(f"params[{index}]: shape {param.shape} does not match the "
+                                         f"optimizer's {slot_name!r} state of shape {slot.shape}")
+
+    def _clipped(self, grads):
+        if self.clipnorm is not None:
+            return [None if g is None else _scaled_to_norm(g, _norm(g), self.clipnorm) for g in grads]
+        if self.global_clipnorm is not None:
+            global_norm = math.sqrt(sum(_norm(g) ** 2 for g in grads if g is not None))
+            return [None if g is None else _scaled_to_norm(g, global_norm, self.global_clipnorm) for g in grads]
+        if self.clipvalue is not None:
+            return [None if g is None else xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def _new_slots(self, weight):
+        """The initial state of one parameter: one zero array per slot name."""
+        return tuple(xp.zeros_like(weight) for _ in self.slot_names)
+
+    def _step_rate(self, lr, step):
+        """The step size used by every parameter's update at ``step`` (1 on the first update)."""
+        return lr
+
+    def _update(self, w, g, slots, scratch, rate):
+        """Update ``w`` and ``slots`` in place from the gradient ``g``; ``scratch`` is a work buffer."""
+        raise NotImplementedError
+
+    # ----- state (for saving) -----------------------------------------------
+    def variables(self):
+        """All state as ``{"iterations": int64 scalar, "<position>/<slot>": array, ...}``."""
+        state = {"iterations": xp.asarray(self.iterations, dtype=xp.int64)}
+        for position, slots in enumerate(self._slots or ()):
+            for slot_name, slot in zip(self.slot_names, slots):
+                state[f"{position}/{slot_name}"] = slot
+        return state
+
+    def set_variables(self, variables):
+        """Restore the state written by :meth:`variables` (checked before anything changes)."""
+        if "iterations" not in variables:
+            raise ValueError(f"variables: expected an 'iterations' entry, got keys {sorted(variables)}")
+        iterations = int(xp.asarray(variables["iterations"]))
+        slot_keys = [key for key in variables if key != "iterations"]
+        count = len(slot_keys) // len(self.slot_names) if self.slot_names else 0
+        expected = {f"{position}/{slot_name}" for position in range(count) for slot_name in self.slot_names}
+        if set(slot_keys) != expected:
+            raise ValueError(f"variables: expected keys 'iterations' and '<position>/<slot>' for slots "
+                             f"{list(self.slot_names)}, got {sorted(slot_keys)}")
+        slots = [tuple(xp.array(variables[f"{position}/{slot_name}"]) for slot_name in self.slot_names)
+                 for position in range(count)]
+        self.iterations = iterations
+        self._slots = slots if count else None
+        self._scratch = None
+
+    # ----- config -----------------------------------------------------------
+    def get_config(self):
+        """The constructor arguments, and ``name`` (the identifier :func:`chainrule.optimizers.get` reads)."""
+        learning_rate = self._learning_rate
+        if isinstance(learning_rate, schedules.LearningRateSchedule):
+            learning_rate = schedules.serialize(learning_rate)
+        config = {"name": self.name, "learning_rate": learning_rate}
+        config.update(self._hyperparameters())
+        for key in ("clipnorm", "clipvalue", "global_clipnorm", "weight_decay"):
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        return config
+
+    def _hyperparameters(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("name", None)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def __repr__(self):
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.get_config().items() if key != "name")
+        return f"{type(self).__name__}({arguments})"
+
+
+def _norm(g):
+    return math.sqrt(float(xp.vdot(g, g)))
+
+
+def _scaled_to_norm(g, norm, max_norm):
+    """g * max_norm / max(norm, max_norm): unchanged when its norm is within max_norm."""
+    return g if norm <= max_norm else g * (max_norm / norm)
