@@ -214,10 +214,10 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
         if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+            g = g[..., None]
+        if a.ndim == 1:
+            g = g[..., None, :]
         grad_a = grad_b = None
         if need_a:
             grad_a = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
@@ -239,7 +239,10 @@ def matmul(a, b):
     if inner_a != inner_b:
         raise ValueError(f"matmul: shapes {sa} and {sb} are not aligned: "
                          f"{inner_a} (last axis of the first) != {inner_b} (the second's rows)")
-    return MatMul.apply(a, b)
+    try:
+        return MatMul.apply(a, b)
+    except ValueError:
+        raise ValueError(f"matmul: the batch axes of shapes {sa} and {sb} cannot be broadcast together") from None
 
 
 # ----- reductions ------------------------------------------------------------
