@@ -4,6 +4,8 @@
 - :func:`load_digits`: scikit-learn's 1,797 handwritten 8x8 digits (shipped inside scikit-learn).
 - :func:`load_mnist1d`: MNIST-1D (Greydanus, 2020), built locally by the ``mnist1d``
   package's own generator with its default arguments and cached on disk as .npz.
+- :func:`load_xor`, :func:`load_moons`: two-class toy problems.
+- :func:`load_csv`: any CSV file of numeric features with an integer class label last.
 """
 import os
 import random
@@ -75,3 +77,72 @@ def _save_npz(path, **arrays):
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def load_xor():
+    """The four XOR points: x float32 (4, 2) in {0, 1}, y int64 = x1 xor x2.
+    Training and test sets are the same four points."""
+    x = numpy.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=numpy.float32)
+    y = numpy.array([0, 1, 1, 0], dtype=numpy.int64)
+    return (x, y), (x.copy(), y.copy())
+
+
+def load_moons(n_samples=1000, noise=0.2, seed=0):
+    """scikit-learn's two interleaving half circles with Gaussian noise: x float32
+    (n_samples, 2), y int64 in {0, 1}; a fixed stratified split, 20% for testing."""
+    from sklearn.datasets import make_moons
+
+    x, y = make_moons(n_samples=n_samples, noise=noise, random_state=seed)
+    return _stratified_split(x.astype(numpy.float32), y.astype(numpy.int64), seed)
+
+
+def load_csv(path, test_fraction=0.2, seed=0):
+    """A comma-separated file: every column but the last is a numeric feature, the last
+    is the class label, an int in 0..classes-1; an optional header row is skipped.
+    x float32, y int64; a fixed stratified split, ``test_fraction`` for testing."""
+    rows = read_csv_rows(path)
+    table = numpy.array(rows, dtype=numpy.float64)
+    if table.shape[1] < 2:
+        raise ValueError(f"{path}: expected at least two columns (features, then the label), got {table.shape[1]}")
+    x, labels = table[:, :-1], table[:, -1]
+    if not (numpy.all(labels == numpy.round(labels)) and labels.min() >= 0):
+        raise ValueError(f"{path}: expected the last column to hold int class labels >= 0, got values such as "
+                         f"{labels[(labels != numpy.round(labels)) | (labels < 0)][:3].tolist()}")
+    return _stratified_split(x.astype(numpy.float32), labels.astype(numpy.int64), seed, test_fraction)
+
+
+def read_csv_rows(path):
+    """The rows of a CSV file of numbers as lists of floats (a non-numeric first row is a
+    header and skipped); a ValueError names the line of a bad or ragged row."""
+    import csv
+
+    with open(path, newline="") as file:
+        lines = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]
+    if lines and not _is_numeric(lines[0][1]):
+        lines = lines[1:]
+    if not lines:
+        raise ValueError(f"{path}: expected rows of numbers, got no data rows")
+    width = len(lines[0][1])
+    rows = []
+    for number, row in lines:
+        if len(row) != width or not _is_numeric(row):
+            raise ValueError(f"{path}, line {number}: expected {width} finite numbers, got {row}")
+        rows.append([float(field) for field in row])
+    return rows
+
+
+def _is_numeric(row):
+    try:
+        return all(numpy.isfinite(float(field)) for field in row)
+    except ValueError:
+        return False
+
+
+def _stratified_split(x, y, seed, test_fraction=DIGITS_TEST_FRACTION):
+    from sklearn.model_selection import train_test_split
+
+    counts = numpy.bincount(y)
+    stratify = y if counts[counts > 0].min() >= 2 else None
+    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=test_fraction, random_state=seed,
+                                                        stratify=stratify)
+    return (x_train, y_train), (x_test, y_test)
