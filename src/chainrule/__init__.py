@@ -8,6 +8,7 @@ from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
 from .ops import concatenate, maximum, pad, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .forward_mode import jvp
+from . import callbacks, layers, losses, metrics, models, optimizers, regularizers
 
 __version__ = "0.1.0"
 

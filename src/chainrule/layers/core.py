@@ -1,5 +1,5 @@
 """Core layers: Dense, Activation, Dropout, Flatten."""
-from .. import activations, initializers
+from .. import activations, initializers, regularizers
 from .. import functional as F
 from ..tensor import Tensor
 from ..utils import rng
@@ -23,7 +23,7 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = kernel_regularizer
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -44,7 +44,8 @@ class Dense(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer)}
 
 
 class Activation(Layer):

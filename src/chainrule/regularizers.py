@@ -1,0 +1,81 @@
+"""Weight penalties added to the loss (Keras names): ``Dense(..., kernel_regularizer=L2(0.01))``."""
+
+
+class Regularizer:
+    """A penalty R(W) (a scalar Tensor) added to the data loss; its gradient reaches W through the graph."""
+
+    def __call__(self, weight):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {}
+
+
+class L1L2(Regularizer):
+    """R(W) = l1 * sum(|W|) + l2 * sum(W**2);  dR/dW = l1 * sign(W) + 2 * l2 * W."""
+
+    def __init__(self, l1=0.0, l2=0.0):
+        for name, value in (("l1", l1), ("l2", l2)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{name}: expected a non-negative number, got {value!r}")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def __call__(self, weight):
+        penalty = None
+        if self.l1:
+            penalty = self.l1 * weight.abs().sum()
+        if self.l2:
+            squares = self.l2 * (weight * weight).sum()
+            penalty = squares if penalty is None else penalty + squares
+        return penalty if penalty is not None else (weight * 0.0).sum()
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    """R(W) = l1 * sum(|W|)."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    """R(W) = l2 * sum(W**2)."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+l1, l2, l1_l2 = L1, L2, L1L2
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
+
+
+def get(identifier):
+    """A regularizer from None, a name ('l1', 'l2', 'l1_l2'), a config dict or an instance."""
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        return _lookup(identifier)()
+    if isinstance(identifier, dict):
+        return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
+    raise TypeError(f"regularizer: expected a name, config dict or Regularizer, got {type(identifier).__name__}")
+
+
+def _lookup(name):
+    if name not in _BY_NAME:
+        raise ValueError(f"regularizer: unknown name {name!r}; valid names: {', '.join(sorted(_BY_NAME))}")
+    return _BY_NAME[name]
+
+
+def serialize(regularizer):
+    """The config dict ``get`` rebuilds ``regularizer`` from (None for None)."""
+    if regularizer is None:
+        return None
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
