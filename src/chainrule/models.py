@@ -348,10 +348,11 @@ class Model(Layer):
         saving.save_model(self, filepath)
 
     def get_config(self):
-        config = {"name": self.name}
-        if self._graph is not None:
-            config.update(self._graph.get_config())
-        return config
+        """A functional model's layers and their connections; a subclassed model returns {}:
+        override ``get_config`` (and ``from_config``) when its constructor takes arguments."""
+        if self._graph is None:
+            return {}
+        return {"name": self.name, **self._graph.get_config()}
 
     @classmethod
     def from_config(cls, config):
