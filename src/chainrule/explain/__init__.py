@@ -1,0 +1,13 @@
+"""Explain backpropagation with the engine's own numbers.
+
+``trace(model, x, y)``: the forward pass, the deltas and the gradients of one batch,
+layer by layer; ``chain(model, x, y, layer, index)``: the chain-rule product for one
+weight, factor by factor; ``GradientMonitor``: per-layer gradient norms during
+``fit``; pictures with ``plot_network``, ``animate``, ``plot_history`` and
+``plot_gradient_flow`` (matplotlib); the worked examples with ``load_example``.
+"""
+from .check import CheckReport
+from .examples import Example, list_examples, load_example
+from .trace import LayerRecord, Step, Trace, trace
+
+__all__ = ["CheckReport", "Example", "LayerRecord", "Step", "Trace", "list_examples", "load_example", "trace"]

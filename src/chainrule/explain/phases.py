@@ -1,0 +1,198 @@
+"""A trace as tables, one per phase of backpropagation.
+
+forward:      z_j = sum_i a_prev_i w_ij + b_j,  a_j = f(z_j)
+output delta: delta_o = dL/dz_o  (= dL/do * f'(z_o), or (o - y)/n when fused)
+delta rule:   delta_j = (sum_k delta_next_k w_jk) * f'(z_j)
+gradients:    dL/dw_ij = a_prev_i delta_j (summed over the batch),  dL/db_j = delta_j
+update:       w <- w - lr dL/dw
+Large networks are shown in part (the first units and samples); to_json holds everything.
+"""
+import numpy as np
+
+from . import derivatives as D
+from .render import Table, number
+
+MAX_UNITS = 16
+MAX_SAMPLES = 4
+MAX_EXPANDED = 4  # terms written out in a sum
+
+
+def trace_tables(trace, learning_rate=None, precision=6):
+    fmt = lambda value: number(value, precision)  # noqa: E731
+    dense = trace.dense_layers
+    if len(dense) != len(trace.layers):
+        skipped = ", ".join(r.name for r in trace.layers if r.kernel is None)
+        note = [f"layers without weights ({skipped}) pass values through and are left out of the tables"]
+    else:
+        note = []
+    context = _Context(trace, fmt)
+    tables = [context.forward(note), context.output_delta()]
+    tables += [context.delta_rule(l) for l in range(len(dense) - 1, 0, -1)]
+    tables.append(context.gradients())
+    rate = trace.learning_rate if learning_rate is None else learning_rate
+    if rate is not None:
+        tables.append(context.update(rate))
+    return tables
+
+
+class _Context:
+    def __init__(self, trace, fmt):
+        self.trace, self.fmt = trace, fmt
+        self.dense = trace.dense_layers
+        self.symbols = trace.symbols
+        self.model = trace.model
+        self.batch = len(trace.x)
+        self.samples = range(min(self.batch, MAX_SAMPLES))
+        self.layers_by_name = {layer.name: layer for layer in self.model.layers}
+
+    def _sample_columns(self, columns):
+        return (["sample"] + columns) if self.batch > 1 else columns
+
+    def _row(self, s, cells):
+        return ([s + 1] + cells) if self.batch > 1 else cells
+
+    def _units(self, count):
+        return range(min(count, MAX_UNITS))
+
+    def _truncation_notes(self, units):
+        notes = []
+        if units > MAX_UNITS:
+            notes.append(f"(first {MAX_UNITS} of {units} units shown)")
+        if self.batch > MAX_SAMPLES:
+            notes.append(f"(first {MAX_SAMPLES} of {self.batch} samples shown)")
+        return notes
+
+    def _derivative(self, record):
+        if not D.is_elementwise(record.activation):
+            return None
+        return D.activation_derivative(self.layers_by_name[record.name], record.z)
+
+    # ----- phases --------------------------------------------------------
+    def forward(self, notes):
+        fmt, sym = self.fmt, self.symbols
+        table = Table("Forward pass: z = a_prev · W + b, a = f(z)",
+                      self._sample_columns(["layer", "unit", "z", "a"]), notes=list(notes))
+        x = self.dense[0].inputs
+        for s in self.samples:
+            for i in self._units(x.shape[1]):
+                table.rows.append(self._row(s, ["input", sym.unit(0, i), "", fmt(x[s, i])]))
+        for l, record in enumerate(self.dense, start=1):
+            fan_in = record.kernel.shape[0]
+            for s in self.samples:
+                for j in self._units(record.kernel.shape[1]):
+                    z = fmt(record.z[s, j])
+                    if fan_in <= MAX_EXPANDED:
+                        terms = [f"{fmt(record.kernel[i, j])}·{fmt(record.inputs[s, i])}" for i in range(fan_in)]
+                        if record.bias is not None:
+                            terms.append(fmt(record.bias[j]))
+                        z = " + ".join(terms) + f" = {z}"
+                    table.rows.append(self._row(s, [f"{l}: {record.name} ({record.activation})",
+                                                    sym.unit(l, j), z, fmt(record.a[s, j])]))
+        table.notes += self._truncation_notes(max(r.kernel.shape[1] for r in self.dense))
+        table.notes.append(f"loss L = {self.fmt(self.trace.loss)} ({D.compiled_loss(self.model).name})")
+        return table
+
+    def output_delta(self):
+        fmt, sym, trace = self.fmt, self.symbols, self.trace
+        last = self.dense[-1]
+        depth = len(self.dense)
+        output = trace.layers[-1].a
+        targets = D.targets_like(self.model, trace.y, output)
+        count = D.averaged_count(self.model, output)
+        fused = D.fused_output(self.model)
+        if fused:
+            columns = ["unit", "o", "y", "δ = dL/dz"]
+            title = f"Output delta: {last.activation} fused with the cross-entropy, δ = (o - y)/{count}"
+        elif D.is_elementwise(last.activation):
+            columns = ["unit", "o", "y", "dL/do", "f'(z)", "δ = dL/do · f'(z)"]
+            title = "Output delta: δ = dL/do · f'(z)"
+            grad_output = D.output_gradient(self.model, trace.y, output)
+            slope = self._derivative(last)
+        else:
+            columns = ["unit", "o", "y", "δ = dL/dz"]
+            title = "Output delta: δ = dL/dz"
+        table = Table(title, self._sample_columns(columns))
+        for s in self.samples:
+            for j in self._units(output.shape[1]):
+                unit = sym.unit(depth, j)
+                cells = [unit, fmt(output[s, j]), fmt(targets[s, j])]
+                if fused:
+                    cells.append(f"{D.fused_delta_symbol(unit, sym.target(j), count)} = {fmt(last.delta[s, j])}")
+                elif D.is_elementwise(last.activation):
+                    symbol = D.output_gradient_symbol(D.compiled_loss(self.model).name, unit, sym.target(j), count)
+                    cells += [f"{symbol} = {fmt(grad_output[s, j])}",
+                              f"{D.derivative_symbol(last.activation, unit)} = {fmt(slope[s, j])}",
+                              fmt(last.delta[s, j])]
+                else:
+                    cells.append(fmt(last.delta[s, j]))
+                table.rows.append(self._row(s, cells))
+        table.notes += self._truncation_notes(output.shape[1])
+        return table
+
+    def delta_rule(self, l):
+        """Table for dense layer l (1-based), fed by layer l + 1."""
+        fmt, sym = self.fmt, self.symbols
+        record, following = self.dense[l - 1], self.dense[l]
+        backpropagated = following.delta @ following.kernel.T
+        slope = self._derivative(record)
+        fan_out = following.kernel.shape[1]
+        table = Table(f"Delta rule, layer {l} ({record.name}): δ_j = (Σ_k δ_next_k · w_jk) · f'(z_j)",
+                      self._sample_columns(["unit", "Σ_k δ_next_k · w_jk", "f'(z)", "δ"]))
+        for s in self.samples:
+            for j in self._units(record.kernel.shape[1]):
+                unit = sym.unit(l, j)
+                total = fmt(backpropagated[s, j])
+                if fan_out <= MAX_EXPANDED:
+                    total = " + ".join(f"{fmt(following.delta[s, k])}·{fmt(following.kernel[j, k])}"
+                                       for k in range(fan_out)) + f" = {total}"
+                derivative = "-" if slope is None else \
+                    f"{D.derivative_symbol(record.activation, unit)} = {fmt(slope[s, j])}"
+                table.rows.append(self._row(s, [unit, total, derivative, fmt(record.delta[s, j])]))
+        table.notes += self._truncation_notes(record.kernel.shape[1])
+        return table
+
+    def gradients(self):
+        fmt, sym = self.fmt, self.symbols
+        table = Table("Gradients: dL/dw_ij = a_prev_i · δ_j (summed over the batch), dL/db_j = Σ δ_j",
+                      ["layer", "weight", "value", "a_prev · δ", "dL/dweight"])
+        for l, record in enumerate(self.dense, start=1):
+            for name, i, j in self._weights(record):
+                if name == "kernel":
+                    symbol, value, gradient = sym.weight(l, i, j), record.kernel[i, j], record.grad_kernel[i, j]
+                    if self.batch == 1:
+                        product = f"{fmt(record.inputs[0, i])}·{fmt(record.delta[0, j])}"
+                    else:
+                        product = f"Σ_s a_prev_s{i + 1}·δ_s{j + 1}"
+                else:
+                    symbol, value, gradient = sym.bias(l, j), record.bias[j], record.grad_bias[j]
+                    product = fmt(record.delta[0, j]) if self.batch == 1 else f"Σ_s δ_s{j + 1}"
+                table.rows.append([f"{l}: {record.name}", symbol, fmt(value), product, fmt(gradient)])
+        if any(r.kernel.size > MAX_UNITS * MAX_UNITS for r in self.dense):
+            table.notes.append(f"(at most {MAX_UNITS * MAX_UNITS} weights per layer shown)")
+        return table
+
+    def _weights(self, record):
+        rows, columns = record.kernel.shape
+        entries = [("kernel", i, j) for i in range(rows) for j in range(columns)][:MAX_UNITS * MAX_UNITS]
+        if record.bias is not None:
+            entries += [("bias", None, j) for j in range(min(columns, MAX_UNITS))]
+        return entries
+
+    def update(self, rate):
+        fmt, sym, trace = self.fmt, self.symbols, self.trace
+        after = trace.step(rate).trace
+        table = Table(f"Update: w <- w - {fmt(rate)} · dL/dw",
+                      ["layer", "weight", "before", "dL/dweight", "after"])
+        for l, record in enumerate(self.dense, start=1):
+            for name, i, j in self._weights(record):
+                if name == "kernel":
+                    symbol, value, gradient = sym.weight(l, i, j), record.kernel[i, j], record.grad_kernel[i, j]
+                else:
+                    symbol, value, gradient = sym.bias(l, j), record.bias[j], record.grad_bias[j]
+                table.rows.append([f"{l}: {record.name}", symbol, fmt(value), fmt(gradient),
+                                   fmt(value - rate * gradient)])
+        before_output = ", ".join(fmt(v) for v in trace.output[:MAX_SAMPLES].ravel()[:MAX_UNITS])
+        after_output = ", ".join(fmt(v) for v in after.output[:MAX_SAMPLES].ravel()[:MAX_UNITS])
+        table.notes.append(f"next forward pass: output {before_output} -> {after_output}; "
+                           f"loss {fmt(trace.loss)} -> {fmt(after.loss)}")
+        return table

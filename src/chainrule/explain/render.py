@@ -1,0 +1,52 @@
+"""Tables, rendered as rich tables in a terminal or as markdown: one description, two renderings."""
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Table:
+    title: str
+    columns: list
+    rows: list = field(default_factory=list)
+    notes: list = field(default_factory=list)   # lines printed under the table
+
+
+def number(value, precision=6):
+    return f"{float(value):.{precision}g}"
+
+
+def markdown(tables):
+    parts = []
+    for table in tables:
+        lines = [f"### {table.title}", ""]
+        if table.columns:
+            lines.append("| " + " | ".join(table.columns) + " |")
+            lines.append("|" + "|".join("---" for _ in table.columns) + "|")
+            lines.extend("| " + " | ".join(str(cell) for cell in row) + " |" for row in table.rows)
+            lines.append("")
+        lines.extend(f"{note}  " if i < len(table.notes) - 1 else note for i, note in enumerate(table.notes))
+        parts.append("\n".join(lines).rstrip())
+    return "\n\n".join(parts) + "\n"
+
+
+def show(tables, console=None):
+    """Print ``tables`` with rich (plain markdown when rich is not installed)."""
+    try:
+        from rich.console import Console
+        from rich.table import Table as RichTable
+    except ImportError:
+        print(markdown(tables))
+        return
+    console = console or Console()
+    for table in tables:
+        if table.columns:
+            rich_table = RichTable(title=table.title, title_justify="left", title_style="bold")
+            for column in table.columns:
+                rich_table.add_column(column)
+            for row in table.rows:
+                rich_table.add_row(*(str(cell) for cell in row))
+            console.print(rich_table)
+        else:
+            console.print(f"[bold]{table.title}[/bold]")
+        for note in table.notes:
+            console.print(note, markup=False, highlight=False)
+        console.print()

@@ -1,0 +1,294 @@
+"""One forward and backward pass, layer by layer, with the numbers the engine itself computes.
+
+``trace(model, x, y)`` runs ``model.compute_loss`` (the path ``fit`` takes),
+keeps each layer's pre-activation z with ``retain_grad()``, calls
+``backward()`` once and reads, per layer,
+
+    z = a_prev @ W + b,   a = f(z),
+    delta = dL/dz                      (z.grad, from the reverse sweep),
+    dL/dW = a_prev^T @ delta,  dL/db = sum over the batch of delta   (W.grad, b.grad).
+
+Nothing is recomputed by a second implementation: the deltas and gradients are
+the adjoints the graph produced, so they are the ones an optimizer would apply.
+"""
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from ..tensor import Tensor, no_grad, get_default_dtype, set_default_dtype
+from . import render
+from .symbols import Symbols
+
+
+@dataclass
+class LayerRecord:
+    """One layer's share of the pass; weight fields are None for a layer without weights."""
+
+    name: str
+    activation: str
+    inputs: np.ndarray       # a_prev, the layer's input
+    z: np.ndarray            # pre-activation (None for a layer that records none)
+    a: np.ndarray            # the layer's output
+    delta: np.ndarray        # dL/dz
+    kernel: np.ndarray = None
+    bias: np.ndarray = None
+    grad_kernel: np.ndarray = None  # a_prev^T @ delta
+    grad_bias: np.ndarray = None    # delta summed over the batch
+
+
+class Step(NamedTuple):
+    """``weights``: per layer, {"kernel": W - lr dL/dW, "bias": b - lr dL/db}; ``trace``: the next pass."""
+
+    weights: list
+    trace: "Trace"
+
+
+def trace(model, x, y, learning_rate=None, names=None):
+    """Trace one batch through ``model`` (built and compiled): a :class:`Trace`.
+
+    ``learning_rate`` (default: the compiled optimizer's, if any) is used by the
+    update phase of the renderings; ``names`` overrides symbols (see :class:`Symbols`).
+    The model's weights and their ``.grad`` are left as they were.
+    """
+    layers = list(model.layers)
+    with _recording(layers) as captured, _grads_set_aside(model.weights), _default_dtype(model.weights[0].dtype):
+        loss = model.compute_loss(x, y, training=False)
+        for records in captured:
+            z = records.get("z")
+            if z is not None and z.requires_grad:
+                z.retain_grad()
+        loss.backward()
+        records = [_layer_record(layer, seen) for layer, seen in zip(layers, captured)]
+    if learning_rate is None:
+        learning_rate = _optimizer_learning_rate(model)
+    return Trace(model, _array(x), _array(y), float(loss.data), records, learning_rate, names)
+
+
+def _array(values):
+    return values.data if isinstance(values, Tensor) else np.asarray(values)
+
+
+def _optimizer_learning_rate(model):
+    """The learning rate of a compiled plain SGD (whose step is w <- w - lr dL/dw), else None."""
+    optimizer = getattr(model, "optimizer", None)
+    if type(optimizer).__name__ != "SGD" or optimizer.momentum:
+        return None
+    return float(optimizer.learning_rate)
+
+
+@contextlib.contextmanager
+def _recording(layers):
+    """Each layer records z in ``_records``; its ``call`` is wrapped to keep its input and output."""
+    captured, previous = [], [layer._records for layer in layers]
+    for layer in layers:
+        records = {}
+        captured.append(records)
+        layer._records = records
+        layer.call = _capturing(type(layer).call.__get__(layer), records)
+    try:
+        yield captured
+    finally:
+        for layer, records in zip(layers, previous):
+            layer._records = records
+            del layer.call
+
+
+def _capturing(call, records):
+    def wrapped(inputs, training=False):
+        output = call(inputs, training=training)
+        records["input"], records["output"] = inputs, output
+        return output
+    return wrapped
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype):
+    """Inputs become the dtype the weights hold (a no-op for the usual float32 model)."""
+    previous = get_default_dtype()
+    set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        set_default_dtype(previous)
+
+
+@contextlib.contextmanager
+def _grads_set_aside(weights):
+    """Start the backward pass from empty ``.grad`` and put the previous ones back afterwards."""
+    previous = [w.grad for w in weights]
+    for w in weights:
+        w.grad = None
+    try:
+        yield
+    finally:
+        for w, grad in zip(weights, previous):
+            w.grad = grad
+
+
+def _layer_record(layer, seen):
+    if "output" not in seen:
+        raise ValueError(f"trace: layer {layer.name!r} was not called by model.compute_loss")
+    z = seen.get("z")
+    kernel, bias = getattr(layer, "kernel", None), getattr(layer, "bias", None)
+    activation = getattr(layer, "activation", None)
+    return LayerRecord(
+        name=layer.name,
+        activation=_activation_name(activation) if activation is not None else type(layer).__name__.lower(),
+        inputs=seen["input"].data.copy(),
+        z=None if z is None else z.data.copy(),
+        a=seen["output"].data.copy(),
+        delta=None if z is None or z.grad is None else np.array(z.grad),
+        kernel=None if kernel is None else kernel.data.copy(),
+        bias=None if bias is None else bias.data.copy(),
+        grad_kernel=_grad(kernel),
+        grad_bias=_grad(bias))
+
+
+def _activation_name(activation):
+    from .. import activations
+    try:
+        return activations.serialize(activation)
+    except ValueError:
+        return getattr(activation, "__name__", "custom")
+
+
+def _grad(weight):
+    if weight is None:
+        return None
+    return np.zeros_like(weight.data) if weight.grad is None else np.array(weight.grad)
+
+
+@contextlib.contextmanager
+def _weights_replaced(layers, values):
+    """Temporarily give each layer's kernel and bias the arrays in ``values`` (a dict per layer)."""
+    saved = []
+    for layer, new in zip(layers, values):
+        for key, array in new.items():
+            weight = getattr(layer, key)
+            saved.append((weight, weight.data))
+            weight.data = np.asarray(array, dtype=weight.data.dtype)
+    try:
+        yield
+    finally:
+        for weight, data in saved:
+            weight.data = data
+
+
+class Trace:
+    """The forward pass, the deltas and the gradients of one batch.
+
+    ``loss`` (float), ``layers`` (one :class:`LayerRecord` per layer),
+    ``output`` (the last layer's activation), ``x``, ``y``.
+    """
+
+    def __init__(self, model, x, y, loss, layers, learning_rate=None, names=None):
+        self.model, self.x, self.y, self.loss, self.layers = model, x, y, loss, layers
+        self.learning_rate = learning_rate
+        self.names = names
+        dense = self.dense_layers
+        widths = [dense[0].kernel.shape[0]] + [r.kernel.shape[1] for r in dense] if dense else []
+        self.symbols = Symbols(widths, names)
+
+    @property
+    def output(self):
+        return self.layers[-1].a
+
+    @property
+    def dense_layers(self):
+        """The records of layers with a kernel (numbered 1, 2, ... in the symbols)."""
+        return [r for r in self.layers if r.kernel is not None]
+
+    # ----- one gradient descent step ---------------------------------------
+    def _rate(self, learning_rate):
+        rate = self.learning_rate if learning_rate is None else learning_rate
+        if rate is None or not rate > 0:
+            raise ValueError(f"learning_rate: expected a positive number, got {rate!r}")
+        return float(rate)
+
+    def updated_weights(self, learning_rate=None):
+        """Per layer, the weights after W <- W - lr dL/dW (empty dict for a layer without weights)."""
+        rate = self._rate(learning_rate)
+        updated = []
+        for record in self.layers:
+            new = {}
+            if record.kernel is not None:
+                new["kernel"] = record.kernel - rate * record.grad_kernel
+            if record.bias is not None:
+                new["bias"] = record.bias - rate * record.grad_bias
+            updated.append(new)
+        return updated
+
+    def step(self, learning_rate=None):
+        """One step of gradient descent: ``Step(weights, trace)``, the updated weights and the
+        trace of the forward pass that follows. The model's own weights are left unchanged."""
+        rate = self._rate(learning_rate)
+        weights = self.updated_weights(rate)
+        with _weights_replaced(self.model.layers, weights):
+            after = trace(self.model, self.x, self.y, rate, self.names)
+        return Step(weights, after)
+
+    # ----- verification ----------------------------------------------------
+    def check(self, eps=1e-6, rtol=None, atol=None):
+        """Compare every delta and gradient with central finite differences of the loss in float64.
+
+        dL/dW[i, j] ~ (L(W + eps e_ij) - L(W - eps e_ij)) / (2 eps), the same for b; and
+        delta[s, j] = dL/dz[s, j] ~ (1/n) d L(sample s alone)/d b_j, since each loss is
+        the batch mean of per-sample losses and z[s, j] moves with b_j one for one.
+        Returns a :class:`CheckReport` (truthy when every value agrees).
+        """
+        from .check import check_trace
+        return check_trace(self, eps=eps, rtol=rtol, atol=atol)
+
+    # ----- renderings ------------------------------------------------------
+    def tables(self, learning_rate=None, precision=6):
+        """The phases as tables: forward, output delta, delta rule per layer, gradients, update."""
+        from .phases import trace_tables
+        return trace_tables(self, learning_rate, precision)
+
+    def show(self, learning_rate=None, precision=6, console=None):
+        """Print the phases as rich tables (plain markdown when rich is not installed)."""
+        render.show(self.tables(learning_rate, precision), console=console)
+
+    def to_markdown(self, learning_rate=None, precision=6):
+        return render.markdown(self.tables(learning_rate, precision))
+
+    def to_dict(self):
+        return {
+            "loss": self.loss,
+            "inputs": self.x.tolist(),
+            "targets": self.y.tolist(),
+            "output": self.output.tolist(),
+            "learning_rate": self.learning_rate,
+            "layers": [{key: (value.tolist() if isinstance(value, np.ndarray) else value)
+                        for key, value in vars(record).items()} for record in self.layers],
+        }
+
+    def to_json(self, indent=2):
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def __repr__(self):
+        return f"<Trace loss={self.loss:.6g} layers={[r.name for r in self.layers]}>"
+
+
+@contextlib.contextmanager
+def float64(model):
+    """Run ``model`` in float64: its weights and the default dtype, restored afterwards."""
+    weights = model.weights
+    saved = [w.data for w in weights]
+    for w in weights:
+        w.data = w.data.astype(np.float64)
+    try:
+        with _default_dtype(np.float64):
+            yield
+    finally:
+        for w, data in zip(weights, saved):
+            w.data = data
+
+
+def loss_value(model, x, y):
+    """The loss ``fit`` would compute, as a float, without recording a graph."""
+    with no_grad():
+        return float(model.compute_loss(x, y, training=False).data)
