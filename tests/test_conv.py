@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn_ops
+from chainrule import layers, nn_ops
+from chainrule.models import Sequential
+from chainrule.utils import set_random_seed
+from layer_checks import layer_gradcheck
 
 
 def tensor(rng, *shape):
@@ -165,3 +168,106 @@ def test_conv_rejects_mismatched_channels(rng):
 def test_conv_rejects_bad_window_arguments(rng, name, kwargs):
     with pytest.raises(ValueError, match=name):
         nn_ops.conv1d(rng.standard_normal((1, 5, 1)), rng.standard_normal((2, 1, 1)), **kwargs)
+
+
+# ----- layers ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(strides=2, padding="same"), dict(dilation_rate=2, padding="same"),
+                                    dict(padding=1, strides=2, activation="tanh")])
+def test_conv1d_layer_gradcheck(rng, kwargs):
+    assert layer_gradcheck(layers.Conv1D(3, 3, dtype="float64", **kwargs), rng.standard_normal((2, 8, 2)))
+
+
+@pytest.mark.parametrize("kwargs", [dict(), dict(strides=(2, 1), padding="same", activation="relu")])
+def test_conv2d_layer_gradcheck(rng, kwargs):
+    assert layer_gradcheck(layers.Conv2D(2, (2, 3), dtype="float64", **kwargs), rng.standard_normal((2, 5, 5, 2)))
+
+
+@pytest.mark.parametrize("layer", [layers.MaxPooling1D(2), layers.AveragePooling1D(3, 2, "same"),
+                                   layers.GlobalMaxPooling1D(), layers.GlobalAveragePooling1D()])
+def test_pooling_1d_layers_gradcheck(rng, layer):
+    assert layer_gradcheck(layer, rng.standard_normal((2, 7, 3)))
+
+
+@pytest.mark.parametrize("layer", [layers.MaxPooling2D((2, 2), padding="same"), layers.AveragePooling2D(2, 1),
+                                   layers.GlobalMaxPooling2D(), layers.GlobalAveragePooling2D()])
+def test_pooling_2d_layers_gradcheck(rng, layer):
+    assert layer_gradcheck(layer, rng.standard_normal((2, 5, 4, 2)))
+
+
+def test_conv1d_layer_kernel_has_the_keras_shape(rng):
+    layer = layers.Conv1D(4, 5)
+    assert layer(rng.standard_normal((2, 10, 3))).shape == (2, 6, 4)
+    assert layer.kernel.shape == (5, 3, 4) and layer.bias.shape == (4,)
+
+
+def test_conv1d_layer_output_equals_the_primitive_plus_activation(rng):
+    layer = layers.Conv1D(2, 3, strides=2, activation="relu", dtype="float64")
+    x = rng.standard_normal((2, 9, 3))
+    out = layer(x)
+    expected = np.maximum(reference_conv1d(x, layer.kernel.data, layer.bias.data, 2, "valid", 1), 0)
+    np.testing.assert_allclose(out.data, expected, atol=1e-12)
+
+
+def test_global_pooling_reduces_the_spatial_axes(rng):
+    x = rng.standard_normal((2, 3, 4, 5))
+    np.testing.assert_allclose(layers.GlobalAveragePooling2D()(x).data, x.mean(axis=(1, 2)))
+    np.testing.assert_allclose(layers.GlobalMaxPooling2D()(x).data, x.max(axis=(1, 2)))
+
+
+def test_reshape_keeps_the_batch_axis(rng):
+    assert layers.Reshape((4, -1))(rng.standard_normal((3, 2, 8))).shape == (3, 4, 4)
+
+
+def test_conv1d_layer_rejects_2d_input_naming_the_expected_layout_before_building(rng):
+    layer = layers.Conv1D(2, 3)
+    with pytest.raises(ValueError, match=r"\(batch, steps, channels\)"):
+        layer(rng.standard_normal((4, 10)))
+    assert not layer.built and layer.weights == []
+
+
+def test_conv1d_layer_rejects_a_kernel_larger_than_the_padded_input(rng):
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        layers.Conv1D(2, 5)(rng.standard_normal((1, 3, 1)))
+
+
+@pytest.mark.parametrize("kwargs, name", [(dict(filters=0, kernel_size=3), "filters"),
+                                          (dict(filters=2, kernel_size=3, strides=0), "strides"),
+                                          (dict(filters=2, kernel_size=-1), "kernel_size"),
+                                          (dict(filters=2, kernel_size=3, padding="causal"), "padding")])
+def test_conv_layer_rejects_bad_arguments(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        layers.Conv1D(**kwargs)
+
+
+def test_pooling_layer_rejects_non_positive_strides():
+    with pytest.raises(ValueError, match="strides"):
+        layers.MaxPooling2D(2, strides=(0, 1))
+
+
+@pytest.mark.parametrize("layer", [layers.Conv1D(3, 2, strides=2, padding="same", activation="relu"),
+                                   layers.MaxPooling1D(3, 1, "same"), layers.AveragePooling1D(2),
+                                   layers.GlobalMaxPooling1D(), layers.Reshape((-1,))])
+def test_1d_layers_config_round_trip_gives_the_same_output(rng, layer):
+    x = rng.standard_normal((2, 6, 3)).astype(np.float32)
+    out = layer(x).data
+    clone = type(layer).from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(x).data, out)
+
+
+def test_small_cnn_learns_to_find_the_position_of_a_bump():
+    set_random_seed(0)
+    data_rng = np.random.default_rng(0)
+    x = data_rng.normal(0, 0.1, (240, 16, 1)).astype(np.float32)
+    y = data_rng.integers(0, 2, 240)
+    positions = np.where(y == 0, data_rng.integers(0, 6, 240), data_rng.integers(10, 16, 240))
+    x[np.arange(240), positions, 0] += 1.0
+    model = Sequential([layers.Conv1D(4, 3, activation="relu", input_shape=(16, 1)), layers.MaxPooling1D(2),
+                        layers.Conv1D(4, 3, activation="relu"), layers.Flatten(), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:200], y[:200], epochs=60, batch_size=20, verbose=0)
+    loss, accuracy = model.evaluate(x[200:], y[200:])
+    assert accuracy >= 0.95

@@ -3,7 +3,10 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn_ops
+from chainrule import layers, nn_ops
+from chainrule.models import Sequential
+from chainrule.utils import set_random_seed
+from layer_checks import layer_gradcheck
 
 
 def tensor(rng, *shape, scale=1.0):
@@ -113,3 +116,151 @@ def test_recurrence_rejects_inputs_that_are_not_sequences(rng):
     with pytest.raises(ValueError, match=r"\(batch, steps, gates\)"):
         nn_ops.recurrence(rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), [np.eye(4)],
                           nn_ops.SimpleRNNStep)
+
+
+# ----- layers ----------------------------------------------------------------
+RNN_LAYERS = [layers.SimpleRNN, layers.GRU, layers.LSTM]
+
+
+@pytest.mark.parametrize("rnn", RNN_LAYERS)
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_recurrent_layer_gradcheck(rng, rnn, return_sequences, go_backwards):
+    layer = rnn(3, return_sequences=return_sequences, go_backwards=go_backwards, dtype="float64")
+    assert layer_gradcheck(layer, rng.standard_normal((2, 4, 2)))
+
+
+@pytest.mark.parametrize("rnn", RNN_LAYERS)
+@pytest.mark.parametrize("merge_mode", ["concat", "sum"])
+def test_bidirectional_layer_gradcheck(rng, rnn, merge_mode):
+    layer = layers.Bidirectional(rnn(2, return_sequences=True, dtype="float64"), merge_mode=merge_mode)
+    assert layer_gradcheck(layer, rng.standard_normal((2, 3, 2)))
+
+
+def test_gru_layer_equals_the_gate_equations_with_keras_weight_layout(rng):
+    layer = layers.GRU(3, return_sequences=True, dtype="float64")
+    x = rng.standard_normal((2, 5, 4))
+    layer(x)
+    layer.bias.data[:] = rng.standard_normal((2, 9))
+    xw = x @ layer.kernel.data + layer.bias.data[0]
+    expected = reference_gru(xw, np.zeros((2, 3)), layer.recurrent_kernel.data, layer.bias.data[1])
+    np.testing.assert_allclose(layer(x).data, expected, atol=1e-12)
+
+
+def test_lstm_layer_returns_the_last_output_and_both_states(rng):
+    layer = layers.LSTM(3, return_state=True, dtype="float64")
+    x = rng.standard_normal((2, 5, 4))
+    output, h, c = layer(x)
+    xw = x @ layer.kernel.data + layer.bias.data
+    states = reference_lstm(xw, np.zeros((2, 3)), np.zeros((2, 3)), layer.recurrent_kernel.data)
+    np.testing.assert_allclose(output.data, states[:, -1, :3], atol=1e-12)
+    np.testing.assert_allclose(h.data, states[:, -1, :3], atol=1e-12)
+    np.testing.assert_allclose(c.data, states[:, -1, 3:], atol=1e-12)
+
+
+def test_lstm_forget_gate_bias_starts_at_one():
+    layer = layers.LSTM(2)
+    layer(np.zeros((1, 3, 1)))
+    np.testing.assert_array_equal(layer.bias.data, [0, 0, 1, 1, 0, 0, 0, 0])
+
+
+def test_recurrent_kernel_starts_orthogonal():
+    layer = layers.SimpleRNN(4)
+    layer(np.zeros((1, 2, 3)))
+    U = layer.recurrent_kernel.data.astype(np.float64)
+    np.testing.assert_allclose(U.T @ U, np.eye(4), atol=1e-5)
+
+
+def test_go_backwards_returns_the_sequence_in_reading_order(rng):
+    forward = layers.SimpleRNN(2, return_sequences=True)
+    x = rng.standard_normal((1, 4, 3)).astype(np.float32)
+    out = forward(x).data
+    backward = layers.SimpleRNN(2, return_sequences=True, go_backwards=True)
+    backward(x)
+    backward.set_weights(forward.get_weights())
+    np.testing.assert_allclose(backward(x[:, ::-1]).data, out, atol=1e-6)
+
+
+def test_bidirectional_concatenates_forward_and_time_aligned_backward_outputs(rng):
+    layer = layers.Bidirectional(layers.GRU(2, return_sequences=True))
+    x = rng.standard_normal((2, 5, 3)).astype(np.float32)
+    out = layer(x).data
+    forward = layer.forward_layer(x).data
+    backward = layer.backward_layer(x).data
+    np.testing.assert_allclose(out, np.concatenate([forward, backward[:, ::-1]], axis=-1))
+    assert layer.backward_layer.go_backwards and len(layer.weights) == 6
+
+
+def test_bidirectional_with_return_state_gives_both_directions_states(rng):
+    out = layers.Bidirectional(layers.LSTM(2, return_state=True))(rng.standard_normal((2, 4, 3)))
+    assert [o.shape for o in out] == [(2, 4), (2, 2), (2, 2), (2, 2), (2, 2)]
+
+
+def test_recurrent_layer_rejects_2d_input_naming_the_expected_layout_before_building(rng):
+    layer = layers.GRU(3)
+    with pytest.raises(ValueError, match=r"\(batch, steps, features\)"):
+        layer(rng.standard_normal((4, 10)))
+    assert not layer.built and layer.weights == []
+
+
+def test_recurrent_layer_rejects_sequences_of_different_lengths(rng):
+    layer = layers.SimpleRNN(2)
+    with pytest.raises(ValueError, match=r"same number of steps, got lengths \[3, 5\]"):
+        layer([rng.standard_normal((3, 2)), rng.standard_normal((5, 2))])
+    assert layer.weights == []
+
+
+@pytest.mark.parametrize("rnn", RNN_LAYERS)
+def test_recurrent_layer_rejects_non_positive_units(rnn):
+    with pytest.raises(ValueError, match="units"):
+        rnn(0)
+
+
+def test_bidirectional_rejects_a_layer_that_is_not_recurrent():
+    with pytest.raises(TypeError, match="SimpleRNN, GRU or LSTM"):
+        layers.Bidirectional(layers.Dense(3))
+
+
+@pytest.mark.parametrize("layer", [layers.SimpleRNN(3), layers.GRU(2, return_sequences=True, go_backwards=True),
+                                   layers.LSTM(2, unit_forget_bias=False),
+                                   layers.Bidirectional(layers.GRU(2, return_sequences=True), merge_mode="ave")])
+def test_recurrent_layers_config_round_trip_gives_the_same_output(rng, layer):
+    x = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    out = layer(x).data
+    clone = type(layer).from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_array_equal(clone(x).data, out)
+
+
+def test_embedding_looks_up_rows_and_sums_gradients_of_repeated_indices():
+    layer = layers.Embedding(5, 2, dtype="float64")
+    indices = np.array([[1, 3, 1]])
+    out = layer(indices)
+    np.testing.assert_array_equal(out.data, layer.embeddings.data[[[1, 3, 1]]])
+    out.sum().backward()
+    np.testing.assert_array_equal(layer.embeddings.grad[:, 0], [0, 2, 0, 1, 0])
+
+
+def test_embedding_gradcheck(rng):
+    layer = layers.Embedding(4, 3, dtype="float64")
+    assert layer_gradcheck(layer, np.array([[0, 2, 2], [3, 1, 0]]), input_grad=False)
+
+
+def test_embedding_rejects_out_of_range_indices():
+    with pytest.raises(ValueError, match=r"indices in \[0, 4\)"):
+        layers.Embedding(4, 2)(np.array([[1, 4]]))
+
+
+def test_small_gru_learns_which_half_of_the_sequence_holds_the_spike():
+    set_random_seed(0)
+    data_rng = np.random.default_rng(1)
+    x = data_rng.normal(0, 0.1, (300, 10, 1)).astype(np.float32)
+    y = data_rng.integers(0, 2, 300)
+    positions = np.where(y == 0, data_rng.integers(0, 4, 300), data_rng.integers(6, 10, 300))
+    x[np.arange(300), positions, 0] += 1.0
+    model = Sequential([layers.GRU(8, input_shape=(10, 1)), layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[:250], y[:250], epochs=40, batch_size=25, verbose=0)
+    loss, accuracy = model.evaluate(x[250:], y[250:])
+    assert accuracy >= 0.95

@@ -92,9 +92,13 @@ def _scatter_windows(window_grad, padded_shape, strides, dilation):
 
 
 def _pad_spatial(x, pads, value=0.0):
+    """x with its spatial axes padded by ``value``: (before, after) per axis."""
     if not any(before or after for before, after in pads):
         return x
-    return xp.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),), constant_values=value)
+    shape = (x.shape[0],) + tuple(n + before + after for n, (before, after) in zip(x.shape[1:-1], pads)) + x.shape[-1:]
+    padded = xp.full(shape, value, dtype=x.dtype)
+    padded[(slice(None),) + tuple(slice(before, before + n) for (before, _), n in zip(pads, x.shape[1:-1]))] = x
+    return padded
 
 
 def _crop_spatial(grad, pads, shape):

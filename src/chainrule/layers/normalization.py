@@ -1,0 +1,86 @@
+"""BatchNormalization and LayerNormalization over the last (channel) axis, as Keras' defaults."""
+from .. import initializers, nn_ops
+from ..tensor import Tensor
+from .base import Layer
+
+
+class _Normalization(Layer):
+    """Learned scale gamma (ones) and offset beta (zeros), one per channel of the last axis;
+    with ``scale=False`` / ``center=False`` they are the constants 1 and 0."""
+
+    def __init__(self, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros", gamma_initializer="ones",
+                 **kwargs):
+        if not epsilon > 0:
+            raise ValueError(f"epsilon: expected a positive number, got {epsilon!r}")
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        super().__init__(**kwargs)
+        self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
+
+    def build(self, input_shape):
+        if len(input_shape) < 2:
+            raise ValueError(f"{self.name}: expected input of rank >= 2 (batch, ..., channels), got shape "
+                             f"{tuple(input_shape)}")
+        channels = (input_shape[-1],)
+        self.gamma = (self.add_weight("gamma", channels, self.gamma_initializer) if self.scale
+                      else Tensor(initializers.get("ones")(channels, dtype=self.dtype)))
+        self.beta = (self.add_weight("beta", channels, self.beta_initializer) if self.center
+                     else Tensor(initializers.get("zeros")(channels, dtype=self.dtype)))
+        self.built = True
+
+    def _check_channels(self, inputs):
+        if inputs.ndim < 2 or inputs.shape[-1] != self.gamma.shape[0]:
+            raise ValueError(f"{self.name}: expected inputs (batch, ..., {self.gamma.shape[0]}), got shape {inputs.shape}")
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon, "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer)}
+
+
+class BatchNormalization(_Normalization):
+    """y = gamma * (x - mean) / sqrt(var + epsilon) + beta per channel.
+
+    Training (``training=True``): mean and var are the batch's (over every axis but
+    the last) and the moving statistics, non-trainable weights saved with the model,
+    move towards them: moving <- momentum * moving + (1 - momentum) * batch.
+    Inference: the moving statistics are used.
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"momentum: expected a number in [0, 1], got {momentum!r}")
+        super().__init__(epsilon, center, scale, **kwargs)
+        self.momentum = float(momentum)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        channels = (input_shape[-1],)
+        self.moving_mean = self.add_weight("moving_mean", channels, "zeros", trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", channels, "ones", trainable=False)
+
+    def call(self, inputs, training=False):
+        self._check_channels(inputs)
+        if training:
+            mean, var = nn_ops.batch_statistics(inputs.data)
+            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
+                moving.data *= self.momentum
+                moving.data += (1 - self.momentum) * batch
+        else:
+            mean, var = self.moving_mean.data, self.moving_variance.data
+        return nn_ops.BatchNorm.apply(inputs, self.gamma, self.beta, mean=mean, var=var, eps=self.epsilon,
+                                      training=bool(training))
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum}
+
+
+class LayerNormalization(_Normalization):
+    """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, statistics over each sample's last axis."""
+
+    def call(self, inputs, training=False):
+        self._check_channels(inputs)
+        return nn_ops.layer_norm(inputs, self.gamma, self.beta, eps=self.epsilon)
+
+
+__all__ = ["BatchNormalization", "LayerNormalization"]

@@ -1,0 +1,82 @@
+"""Pooling layers (channels last, as Keras): max and average over windows, and global."""
+from .. import nn_ops
+from .base import Layer
+from .convolutional import _check_rank
+
+
+class _Pooling(Layer):
+    """z = max or mean of each window; ``strides`` default to ``pool_size``;
+    'same' padding is left out of both the max and the mean (as Keras)."""
+
+    rank = None
+    kind = None
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+        self.pool_size = nn_ops.normalize_tuple(pool_size, self.rank, "pool_size")
+        self.strides = self.pool_size if strides is None else nn_ops.normalize_tuple(strides, self.rank, "strides")
+        self.padding = nn_ops.check_padding(padding, self.rank)
+        super().__init__(**kwargs)
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape, self.rank)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        _check_rank(self, inputs.shape, self.rank)
+        return nn_ops.pool(inputs, self.pool_size, self.strides, self.padding, self.kind, self.rank)
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding)}
+
+
+class MaxPooling1D(_Pooling):
+    rank, kind = 1, "max"
+
+
+class MaxPooling2D(_Pooling):
+    rank, kind = 2, "max"
+
+
+class AveragePooling1D(_Pooling):
+    rank, kind = 1, "avg"
+
+
+class AveragePooling2D(_Pooling):
+    rank, kind = 2, "avg"
+
+
+class _GlobalPooling(Layer):
+    """z[b, c] = max or mean of x[b, ..., c] over every spatial axis."""
+
+    rank = None
+    kind = None
+
+    def build(self, input_shape):
+        _check_rank(self, input_shape, self.rank)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        _check_rank(self, inputs.shape, self.rank)
+        axes = tuple(range(1, 1 + self.rank))
+        return inputs.max(axis=axes) if self.kind == "max" else inputs.mean(axis=axes)
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    rank, kind = 1, "max"
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    rank, kind = 2, "max"
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    rank, kind = 1, "avg"
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    rank, kind = 2, "avg"
+
+
+__all__ = ["AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D"]

@@ -1,0 +1,242 @@
+"""Recurrent layers: SimpleRNN, GRU, LSTM (Keras weight layouts and gate orders) and Bidirectional.
+
+Each layer projects the inputs of every time step with one GEMM,
+xw = x @ kernel + bias, then runs its cell's fused step primitive over the
+steps (:func:`chainrule.nn_ops.recurrence`); gradients flow back through time.
+"""
+from .. import functional as F
+from .. import initializers, nn_ops
+from ..backend import xp
+from ..ops import concatenate, stack
+from ..tensor import Tensor
+from ..utils import rng
+from .base import Layer, get_layer_class
+from .core import _positive_int
+
+
+def orthogonal(shape, dtype="float32"):
+    """A random matrix with orthonormal rows or columns (Keras' default recurrent initializer)."""
+    rows, cols = shape
+    q, r = xp.linalg.qr(rng().standard_normal((max(rows, cols), min(rows, cols))))
+    q *= xp.sign(xp.diag(r))
+    return (q if rows >= cols else q.T).astype(dtype)
+
+
+def sequence_batch(layer, inputs):
+    """A batch of sequences as one (batch, steps, features) Tensor; a list of
+    sequences must have equal lengths."""
+    if isinstance(inputs, (list, tuple)):
+        _check_equal_lengths(layer, [x.shape for x in inputs])
+        inputs = stack(list(inputs))
+    if inputs.ndim != 3:
+        raise ValueError(f"{layer.name}: expected input of rank 3 (batch, steps, features), got shape {inputs.shape}")
+    return inputs
+
+
+def _check_equal_lengths(layer, shapes):
+    lengths = [shape[0] if shape else 0 for shape in shapes]
+    if len(set(lengths)) > 1:
+        raise ValueError(f"{layer.name}: the sequences in a batch must have the same number of steps, "
+                         f"got lengths {lengths}; pad them to one length")
+
+
+class _RNN(Layer):
+    """A recurrent layer over (batch, steps, features).
+
+    Output: the last state's h (batch, units), or every step's (batch, steps, units)
+    with ``return_sequences``; with ``return_state`` a list [output, *final states].
+    ``go_backwards`` reads the steps last to first and returns the sequence in that order.
+    """
+
+    cell = None
+    gates = 1
+
+    def __init__(self, units, use_bias=True, return_sequences=False, return_state=False, go_backwards=False,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        self.units = _positive_int(units, "units")
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        super().__init__(**kwargs)
+        self.use_bias = bool(use_bias)
+        self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.kernel = self.recurrent_kernel = self.bias = None
+
+    def build(self, input_shape):
+        if isinstance(input_shape, list):
+            _check_equal_lengths(self, input_shape)
+            input_shape = (len(input_shape),) + input_shape[0]
+        if len(input_shape) != 3:
+            raise ValueError(f"{self.name}: expected input of rank 3 (batch, steps, features), got shape "
+                             f"{tuple(input_shape)}")
+        width = self.gates * self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), orthogonal)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initializer)
+        self.built = True
+
+    def _bias_shape(self):
+        return (self.gates * self.units,)
+
+    def _bias_initializer(self, shape, dtype):
+        return self.bias_initializer(shape, dtype=dtype)
+
+    def _input_bias(self):
+        return self.bias
+
+    def _recurrent_weights(self):
+        return [self.recurrent_kernel]
+
+    def call(self, inputs, training=False):
+        inputs = sequence_batch(self, inputs)
+        if inputs.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(f"{self.name}: expected {self.kernel.shape[0]} features per step, got shape {inputs.shape}")
+        xw = F.linear(inputs, self.kernel, self._input_bias())
+        self._record("z", xw)
+        state0 = Tensor(xp.zeros((inputs.shape[0], self.state_size), dtype=xw.dtype))
+        states = nn_ops.recurrence(xw, state0, self._recurrent_weights(), self.cell, reverse=self.go_backwards)
+        output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
+        if not self.return_state:
+            return output
+        return [output] + self._final_states(states[:, -1])
+
+    @property
+    def state_size(self):
+        return self.units
+
+    def _hidden(self, states):
+        return states
+
+    def _final_states(self, last):
+        return [last]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
+                "return_sequences": self.return_sequences, "return_state": self.return_state,
+                "go_backwards": self.go_backwards,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}
+
+
+class SimpleRNN(_RNN):
+    """h_t = tanh(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)."""
+
+    cell, gates = nn_ops.SimpleRNNStep, 1
+
+
+class GRU(_RNN):
+    """Keras GRU (reset_after=True, gates z, r, h): kernel (features, 3 units),
+    recurrent_kernel (units, 3 units), bias (2, 3 units): row 0 the input bias,
+    row 1 the recurrent bias (see :class:`chainrule.nn_ops.GRUStep`)."""
+
+    cell, gates = nn_ops.GRUStep, 3
+
+    def _bias_shape(self):
+        return (2, 3 * self.units)
+
+    def _input_bias(self):
+        return self.bias[0] if self.use_bias else None
+
+    def _recurrent_weights(self):
+        if self.use_bias:
+            return [self.recurrent_kernel, self.bias[1]]
+        return [self.recurrent_kernel, Tensor(xp.zeros(3 * self.units, dtype=self.recurrent_kernel.dtype))]
+
+
+class LSTM(_RNN):
+    """Keras LSTM (gates i, f, c, o): kernel (features, 4 units), recurrent_kernel
+    (units, 4 units), bias (4 units), its forget-gate part initialised to 1
+    (``unit_forget_bias``). ``return_state`` gives [output, h, c]."""
+
+    cell, gates = nn_ops.LSTMStep, 4
+
+    def __init__(self, units, unit_forget_bias=True, **kwargs):
+        super().__init__(units, **kwargs)
+        self.unit_forget_bias = bool(unit_forget_bias)
+
+    def _bias_initializer(self, shape, dtype):
+        bias = self.bias_initializer(shape, dtype=dtype)
+        if self.unit_forget_bias:
+            bias[self.units:2 * self.units] = 1
+        return bias
+
+    @property
+    def state_size(self):
+        return 2 * self.units
+
+    def _hidden(self, states):
+        return states[..., :self.units]
+
+    def _final_states(self, last):
+        return [last[:, :self.units], last[:, self.units:]]
+
+    def get_config(self):
+        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias}
+
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class Bidirectional(Layer):
+    """Runs ``layer`` forwards and a copy of it backwards over the sequence and merges
+    the two outputs (the backward one put back in time order): 'concat' (default),
+    'sum', 'mul' or 'ave'. With ``return_state``: [output, *forward states, *backward states]."""
+
+    def __init__(self, layer, merge_mode="concat", **kwargs):
+        if not isinstance(layer, _RNN):
+            raise TypeError(f"layer: expected a SimpleRNN, GRU or LSTM layer, got {type(layer).__name__}")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"merge_mode: expected one of {', '.join(MERGE_MODES)}, got {merge_mode!r}")
+        kwargs.setdefault("name", f"bidirectional_{layer.name}")
+        super().__init__(**kwargs)
+        self.merge_mode = merge_mode
+        config = layer.get_config()
+        self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
+        self.backward_layer = type(layer).from_config(
+            {**config, "name": f"backward_{layer.name}", "go_backwards": not layer.go_backwards})
+
+    def _sublayers(self):
+        return [self.forward_layer, self.backward_layer]
+
+    def build(self, input_shape):
+        for layer in self._sublayers():
+            layer.build(input_shape)
+        self.built = True
+
+    def call(self, inputs, training=False):
+        forward = self.forward_layer(inputs, training=training)
+        backward = self.backward_layer(inputs, training=training)
+        states = []
+        if self.forward_layer.return_state:
+            forward, *forward_states = forward
+            backward, *backward_states = backward
+            states = forward_states + backward_states
+        if self.forward_layer.return_sequences:
+            backward = backward[:, ::-1]
+        output = self._merge(forward, backward)
+        return [output] + states if states else output
+
+    def _merge(self, forward, backward):
+        if self.merge_mode == "concat":
+            return concatenate([forward, backward], axis=-1)
+        if self.merge_mode == "sum":
+            return forward + backward
+        if self.merge_mode == "mul":
+            return forward * backward
+        return (forward + backward) * 0.5
+
+    def get_config(self):
+        inner = self.forward_layer.get_config()
+        inner["name"] = inner["name"][len("forward_"):]
+        return {**super().get_config(), "merge_mode": self.merge_mode,
+                "layer": {"class_name": type(self.forward_layer).__name__, "config": inner}}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        inner = config.pop("layer")
+        return cls(get_layer_class(inner["class_name"]).from_config(inner["config"]), **config)
+
+
+__all__ = ["Bidirectional", "GRU", "LSTM", "SimpleRNN"]
