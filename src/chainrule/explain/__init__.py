@@ -6,8 +6,9 @@ weight, factor by factor; ``GradientMonitor``: per-layer gradient norms during
 ``fit``; pictures with ``plot_network``, ``animate``, ``plot_history`` and
 ``plot_gradient_flow`` (matplotlib); the worked examples with ``load_example``.
 """
+from .chain import Chain, Factor, Path, chain
 from .check import CheckReport
 from .examples import Example, list_examples, load_example
 from .trace import LayerRecord, Step, Trace, trace
 
-__all__ = ["CheckReport", "Example", "LayerRecord", "Step", "Trace", "list_examples", "load_example", "trace"]
+__all__ = ["Chain", "CheckReport", "Factor", "Path", "chain", "Example", "LayerRecord", "Step", "Trace", "list_examples", "load_example", "trace"]

@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import activations, losses
 from ..tensor import Tensor
+from .trace import default_dtype
 
 _SOFTMAX = activations.get("softmax")
 
@@ -54,8 +55,9 @@ def targets_like(model, y, output):
 def output_gradient(model, y, output):
     """dL/do: the compiled loss on the output as a leaf, swept backward by the engine."""
     leaf = Tensor(np.array(output), requires_grad=True)
-    prepared = compiled_loss(model).prepare_targets(np.asarray(y), output.shape[1:])
-    compiled_loss(model)(prepared, leaf).backward()
+    with default_dtype(output.dtype):
+        prepared = compiled_loss(model).prepare_targets(np.asarray(y), output.shape[1:])
+        compiled_loss(model)(prepared, leaf).backward()
     return leaf.grad
 
 

@@ -54,7 +54,7 @@ def trace(model, x, y, learning_rate=None, names=None):
     The model's weights and their ``.grad`` are left as they were.
     """
     layers = list(model.layers)
-    with _recording(layers) as captured, _grads_set_aside(model.weights), _default_dtype(model.weights[0].dtype):
+    with _recording(layers) as captured, _grads_set_aside(model.weights), default_dtype(model.weights[0].dtype):
         loss = model.compute_loss(x, y, training=False)
         for records in captured:
             z = records.get("z")
@@ -105,7 +105,7 @@ def _capturing(call, records):
 
 
 @contextlib.contextmanager
-def _default_dtype(dtype):
+def default_dtype(dtype):
     """Inputs become the dtype the weights hold (a no-op for the usual float32 model)."""
     previous = get_default_dtype()
     set_default_dtype(dtype)
@@ -281,7 +281,7 @@ def float64(model):
     for w in weights:
         w.data = w.data.astype(np.float64)
     try:
-        with _default_dtype(np.float64):
+        with default_dtype(np.float64):
             yield
     finally:
         for w, data in zip(weights, saved):
