@@ -8,6 +8,13 @@ float targets otherwise), ``y_pred`` is the model's output.
 from .backend import xp
 
 
+def _as_dense(y_true, y_pred):
+    """``y_true`` in ``y_pred``'s shape: integer labels become one-hot rows."""
+    if y_true.ndim == 1 and y_pred.ndim == 2 and y_pred.shape[1] > 1:
+        return xp.eye(y_pred.shape[1], dtype=y_pred.dtype)[y_true]
+    return y_true.reshape(y_pred.shape)
+
+
 class Metric:
     def __init__(self, name=None):
         self.name = name or self.default_name
@@ -64,12 +71,12 @@ class SparseCategoricalAccuracy(Metric):
 
 
 class MeanSquaredError(Metric):
-    """mean((y_pred - y_true)**2)."""
+    """mean((y_pred - y_true)**2) (integer labels compared as one-hot rows)."""
 
     default_name = "mean_squared_error"
 
     def values(self, y_true, y_pred):
-        d = y_pred - y_true
+        d = y_pred - _as_dense(y_true, y_pred)
         return d * d
 
 
@@ -79,7 +86,7 @@ class MeanAbsoluteError(Metric):
     default_name = "mean_absolute_error"
 
     def values(self, y_true, y_pred):
-        return xp.abs(y_pred - y_true)
+        return xp.abs(y_pred - _as_dense(y_true, y_pred))
 
 
 class _Confusion(Metric):
@@ -95,9 +102,7 @@ class _Confusion(Metric):
         self.true_positives = self.false_positives = self.false_negatives = 0
 
     def update_state(self, y_true, y_pred):
-        if y_true.ndim == 1 and y_pred.ndim == 2 and y_pred.shape[1] > 1:
-            y_true = xp.eye(y_pred.shape[1], dtype=bool)[y_true]
-        actual = y_true.reshape(y_pred.shape) > 0.5
+        actual = _as_dense(y_true, y_pred) > 0.5
         predicted = y_pred > self.threshold
         self.true_positives += int((actual & predicted).sum())
         self.false_positives += int((~actual & predicted).sum())
