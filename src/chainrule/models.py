@@ -214,10 +214,8 @@ class Model(Layer):
         steps = math.ceil(len(x) / batch_size)
 
         self.history = history = callbacks_module.History()
-        extra = list(callbacks or [])
-        if verbose:
-            extra.append(callbacks_module.ProgbarLogger(verbose, epochs=epochs, steps=steps))
-        hooks = callbacks_module.CallbackList([history, *extra], self)
+        progress = [callbacks_module.ProgbarLogger(verbose, epochs=epochs, steps=steps)] if verbose else []
+        hooks = callbacks_module.CallbackList([*progress, *(callbacks or []), history], self)
         per_batch = bool(hooks.batch_callbacks)
         params = self.trainable_weights
         fused_layer = self._fused_output_layer()
