@@ -12,10 +12,15 @@ from .backend import xp, ndarray
 from .tensor import Function, Tensor, as_array
 
 
+_PYTHON_SCALARS = (float, int, bool)
+
+
 def tensor_like(value, like=None):
     """Wrap a constant as a Tensor; a Python scalar takes ``like``'s float dtype."""
     if isinstance(value, Tensor):
         return value
+    if type(value) in _PYTHON_SCALARS and like is not None and like.data.dtype.kind == "f":
+        return Tensor._result(xp.asarray(value, dtype=like.data.dtype), None)
     if isinstance(value, numbers.Number) and not isinstance(value, xp.generic):
         dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
         return Tensor._result(as_array(value, dtype), None)
@@ -187,7 +192,8 @@ def _pair(a, b):
 
 def _broadcasting(function, a, b, **params):
     """Apply a binary op whose operands broadcast; a shape mismatch names the op and both shapes."""
-    a, b = _pair(a, b)
+    if type(a) is not Tensor or type(b) is not Tensor:
+        a, b = _pair(a, b)
     try:
         return function.apply(a, b, **params)
     except ValueError:
@@ -212,17 +218,12 @@ class MatMul(Function):
     def backward(self, g):
         need_a, need_b = self.needs_input_grad
         a, b = self.a, self.b
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        if b.ndim == 1:
-            g = g[..., None]
+        if b.ndim == 1:  # a vector operand is a one-column (b) or one-row (a) matrix
+            b, g = b[:, None], g[..., None]
         if a.ndim == 1:
-            g = g[..., None, :]
-        grad_a = grad_b = None
-        if need_a:
-            grad_a = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if need_b:
-            grad_b = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape)
+            a, g = a[None, :], g[..., None, :]
+        grad_a = unbroadcast(g @ b.swapaxes(-1, -2), a.shape).reshape(self.a.shape) if need_a else None
+        grad_b = unbroadcast(a.swapaxes(-1, -2) @ g, b.shape).reshape(self.b.shape) if need_b else None
         return grad_a, grad_b
 
     def jvp(self, ta, tb):

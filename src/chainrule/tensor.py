@@ -2,9 +2,9 @@
 
 A :class:`Tensor` holds an array and, when it was produced by a primitive
 :class:`Function` with an input that requires grad, a link to that function.
-``backward()`` orders the graph topologically once (iteratively, so a chain of
-any length works) and walks it from the output back to the leaves, computing
-each node's adjoint dL/dnode exactly once:
+``backward()`` counts each node's consumers once (iteratively, so a chain of
+any length works) and walks the graph from the output back to the leaves in
+topological order, computing each node's adjoint dL/dnode exactly once:
 
     adjoint(input) += vjp(function, adjoint(output))
 
@@ -227,37 +227,44 @@ class Tensor:
         if self._ctx is None:
             self.grad = seed.copy() if self.grad is None else self.grad + seed
             return
-        adjoints = {id(self): seed}
+        consumers = _count_consumers(self)
+        adjoints = {self: seed}
         leaf_adjoints = {}
-        leaves = {}
         anomaly = _Mode.anomaly
-        for node in _reverse_topological_order(self):
-            adjoint = adjoints.pop(id(node), None)
-            if adjoint is None:
-                continue
-            if node._retains_grad:
-                node.grad = xp.array(adjoint) if node.grad is None else node.grad + adjoint
+        ready = [self]
+        while ready:
+            node = ready.pop()
             ctx = node._ctx
-            input_grads = ctx.backward(adjoint)
-            if type(input_grads) is not tuple:
-                input_grads = (input_grads,)
+            adjoint = adjoints.pop(node, None)
+            if adjoint is None:
+                input_grads = (None,) * len(ctx.inputs)
+            else:
+                if node._retains_grad:
+                    node.grad = xp.array(adjoint) if node.grad is None else node.grad + adjoint
+                input_grads = ctx.backward(adjoint)
+                if type(input_grads) is not tuple:
+                    input_grads = (input_grads,)
             for tensor, input_grad in zip(ctx.inputs, input_grads):
-                if input_grad is None or not tensor._requires_grad:
-                    continue
-                if anomaly:
-                    _check_finite(input_grad, type(ctx).__name__, "backward")
-                key = id(tensor)
-                if tensor._ctx is None:
-                    leaves[key] = tensor
-                    table = leaf_adjoints
-                else:
-                    table = adjoints
-                previous = table.get(key)
-                table[key] = input_grad if previous is None else previous + input_grad
-            if not retain_graph:
-                node._ctx = _FreedFunction(ctx)
-        for key, total in leaf_adjoints.items():
-            leaf = leaves[key]
+                if tensor._ctx is not None:
+                    if input_grad is not None:
+                        if anomaly:
+                            _check_finite(input_grad, type(ctx).__name__, "backward")
+                        previous = adjoints.get(tensor)
+                        adjoints[tensor] = input_grad if previous is None else previous + input_grad
+                    remaining = consumers[tensor] - 1
+                    if remaining:
+                        consumers[tensor] = remaining
+                    else:
+                        ready.append(tensor)
+                elif input_grad is not None and tensor._requires_grad:
+                    if anomaly:
+                        _check_finite(input_grad, type(ctx).__name__, "backward")
+                    previous = leaf_adjoints.get(tensor)
+                    leaf_adjoints[tensor] = input_grad if previous is None else previous + input_grad
+            if not retain_graph:  # free what the op saved and its links to its inputs; mark it freed
+                vars(ctx).clear()
+                ctx.inputs = None
+        for leaf, total in leaf_adjoints.items():
             if leaf.grad is None:
                 leaf.grad = xp.array(total, dtype=leaf.data.dtype)
             else:
@@ -391,47 +398,35 @@ def _data(value):
     return value.data if isinstance(value, Tensor) else value
 
 
-class _FreedFunction:
-    """Stands in for a Function whose saved values were freed by a backward pass."""
+def _count_consumers(root):
+    """For every recorded tensor reachable from ``root``: how many op-input slots use it.
 
-    __slots__ = ("name",)
-    inputs = ()
-
-    def __init__(self, ctx):
-        self.name = type(ctx).__name__
-
-    def backward(self, grad):
-        raise RuntimeError(
-            f"backward: the graph through {self.name} was already freed by an earlier backward(); "
-            "call backward(retain_graph=True) the first time to backpropagate twice")
-
-
-def _reverse_topological_order(root):
-    """Recorded nodes reachable from ``root``, each after every node that uses it.
-
-    Iterative depth-first post-order (no recursion limit), then reversed, so the
-    sweep visits an output before any of its inputs.
+    The reverse sweep (Kahn's algorithm) visits a tensor once all of its consumers
+    have passed their adjoints back to it, so each adjoint is complete when used.
+    Iterative, so a chain of any length works. Tensors are dict keys by identity,
+    which also keeps every node alive until the sweep reaches it.
     """
-    order = []
-    visited = set()
-    stack = [(root, False)]
+    consumers = {}
+    stack = [root]
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        ctx = node._ctx
-        if isinstance(ctx, _FreedFunction):
-            ctx.backward(None)
-        for tensor in ctx.inputs:
-            if tensor._ctx is not None and id(tensor) not in visited:
-                stack.append((tensor, False))
-    order.reverse()
-    return order
+        ctx = stack.pop()._ctx
+        inputs = ctx.inputs
+        if inputs is None:
+            raise RuntimeError(
+                f"backward: the graph through {type(ctx).__name__} was already freed by an earlier backward(); "
+                "call backward(retain_graph=True) the first time to backpropagate twice")
+        for tensor in inputs:
+            if tensor._ctx is not None:
+                count = consumers.get(tensor)
+                if count is None:
+                    consumers[tensor] = 1
+                    stack.append(tensor)
+                else:
+                    consumers[tensor] = count + 1
+    return consumers
+
+
+_new_object = object.__new__
 
 
 class Function:
@@ -462,7 +457,12 @@ class Function:
             out = xp.asarray(out)
         if _Mode.anomaly:
             _check_finite(out, cls.__name__, "forward")
-        result = Tensor._result(out, ctx if record else None)
+        result = _new_object(Tensor)  # Tensor._result, inlined: this is the hot path
+        result.data = out
+        result.grad = None
+        result._requires_grad = record
+        result._ctx = ctx if record else None
+        result._retains_grad = False
         if _Mode.tangents is not None:
             _push_tangent(ctx, tensors, result, _Mode.tangents)
         return result
