@@ -1,6 +1,7 @@
 """Callbacks: History, EarlyStopping, ModelCheckpoint, LearningRateScheduler, CSVLogger, TerminateOnNaN."""
 import csv
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -205,3 +206,26 @@ def test_terminate_on_nan_stops_at_the_first_nonfinite_loss(capsys):
     assert len(history.epoch) == 1 and len(batches) < 4
     assert not np.isfinite(history.history["loss"][0])
     assert "terminating training" in capsys.readouterr().out
+
+
+# ----- progress display -------------------------------------------------------------------
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_fit_on_a_terminal_draws_a_progress_bar_with_steps_and_logs(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    linear_model().fit(X, Y, batch_size=5, epochs=2, verbose=1)
+    out = terminal.getvalue()
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert "4/4" in out and "loss: " in out
+
+
+def test_verbose_2_prints_plain_lines_even_on_a_terminal(monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    linear_model().fit(X, Y, batch_size=5, epochs=2, verbose=2)
+    lines = terminal.getvalue().strip().splitlines()
+    assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - 4 steps - ") and "loss: " in lines[1]

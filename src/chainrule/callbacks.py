@@ -34,6 +34,10 @@ class Callback:
     def on_batch_end(self, batch, logs=None):
         pass
 
+    def uses_batch_hooks(self):
+        """Whether fit must call the batch hooks (and build per-batch logs) for this callback."""
+        return _overrides(self, "on_batch_begin") or _overrides(self, "on_batch_end")
+
 
 class History(Callback):
     """Records every epoch's logs: ``history.history['loss']`` is the list of epoch losses, ``history.epoch`` the epochs."""
@@ -62,12 +66,19 @@ class ProgbarLogger(Callback):
         self.live = verbose == 1 and self.stream.isatty()
         self.progress = None
 
+    def uses_batch_hooks(self):
+        return self.live
+
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self.last_draw = time.monotonic()
         if self.live:
+            from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-            self.progress = Progress(TextColumn(f"Epoch {epoch + 1}/{self.epochs}"), BarColumn(), MofNCompleteColumn(),
-                                     TimeRemainingColumn(), TextColumn("{task.fields[logs]}"), transient=False)
+            from rich.table import Column
+            self.progress = Progress(TextColumn(f"Epoch {epoch + 1}/{self.epochs}", table_column=Column(no_wrap=True)),
+                                     BarColumn(bar_width=20), MofNCompleteColumn(), TimeRemainingColumn(),
+                                     TextColumn("{task.fields[logs]}", table_column=Column(overflow="fold")),
+                                     console=Console(file=self.stream))
             self.task = self.progress.add_task("train", total=self.steps, logs="")
             self.progress.start()
 
@@ -103,7 +114,7 @@ class CallbackList:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks: expected Callback instances, got {type(callback).__name__}")
             callback.set_model(model)
-        self.batch_callbacks = [c for c in self.callbacks if _overrides(c, "on_batch_begin") or _overrides(c, "on_batch_end")]
+        self.batch_callbacks = [c for c in self.callbacks if c.uses_batch_hooks()]
 
     def on_train_begin(self):
         for callback in self.callbacks:
