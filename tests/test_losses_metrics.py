@@ -222,3 +222,14 @@ def test_compiled_metrics_report_under_the_given_names():
     model = Sequential([Dense(3, activation="softmax", input_dim=2)])
     model.compile("sgd", "sparse_categorical_crossentropy", metrics=["acc", "precision", metrics.Recall(name="rec")])
     assert model.metrics_names == ["loss", "acc", "precision", "rec"]
+
+
+def test_a_plain_function_can_be_the_loss():
+    def squared_error_sum(y_true, y_pred):
+        return ((y_pred - y_true) ** 2).sum()
+
+    model = Sequential([Dense(1, input_dim=2, kernel_initializer="ones")])
+    model.compile("sgd", loss=squared_error_sum)
+    assert model.loss.name == "squared_error_sum"
+    x, y = np.array([[1.0, 2.0]]), np.array([[1.0]])
+    assert float(model.compute_loss(x, y).data) == pytest.approx((3.0 - 1.0) ** 2)

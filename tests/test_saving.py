@@ -171,3 +171,14 @@ def test_loading_a_missing_file_raises_file_not_found(tmp_path):
 def test_saving_an_unbuilt_model_is_rejected(tmp_path):
     with pytest.raises(ValueError, match="not built yet"):
         Sequential([Dense(2)]).save(tmp_path / "m.safetensors")
+
+
+def test_a_model_with_a_custom_loss_function_loads_with_compile_false(tmp_path):
+    model = Sequential([Dense(1, input_dim=4)])
+    model.compile("sgd", loss=lambda y_true, y_pred: ((y_pred - y_true) ** 2).mean())
+    model.save(tmp_path / "m.safetensors")
+    with pytest.raises(ValueError, match=r"compile settings cannot be restored.*compile=False"):
+        load_model(tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors", compile=False)
+    assert loaded.optimizer is None
+    np.testing.assert_array_equal(loaded.predict(data()[0]), model.predict(data()[0]))

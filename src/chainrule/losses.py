@@ -176,6 +176,17 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
         return y.astype(xp.intp)
 
 
+class LossFunctionWrapper(Loss):
+    """A plain function ``fn(y_true, y_pred) -> scalar Tensor`` used as a loss (as Keras accepts in compile)."""
+
+    def __init__(self, fn, name=None):
+        super().__init__(name or getattr(fn, "__name__", "custom_loss"))
+        self.fn = fn
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred)
+
+
 mse = mean_squared_error = MeanSquaredError
 mae = mean_absolute_error = MeanAbsoluteError
 huber = Huber
@@ -195,7 +206,8 @@ _CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
 
 
 def get(identifier):
-    """A Loss from a name ('mse', 'categorical_crossentropy', ...), a config dict or an instance."""
+    """A Loss from a name ('mse', 'categorical_crossentropy', ...), a config dict, an instance
+    or a function ``fn(y_true, y_pred)`` returning a scalar Tensor."""
     if isinstance(identifier, Loss):
         return identifier
     if isinstance(identifier, str):
@@ -209,7 +221,9 @@ def get(identifier):
         if name not in _CLASSES:
             raise ValueError(f"loss: unknown class {name!r}; valid classes: {', '.join(sorted(_CLASSES))}")
         return _CLASSES[name].from_config(identifier.get("config", {}))
-    raise TypeError(f"loss: expected a name, a config dict or a Loss, got {type(identifier).__name__}")
+    if callable(identifier):
+        return LossFunctionWrapper(identifier)
+    raise TypeError(f"loss: expected a name, a config dict, a Loss or a function, got {type(identifier).__name__}")
 
 
 def serialize(loss):

@@ -495,10 +495,11 @@ def deserialize_layer(config):
     return get_layer_class(config["class_name"]).from_config(config["config"])
 
 
-def load_model(filepath):
-    """Rebuild a model saved by ``model.save`` (config, weights, optimizer state)."""
+def load_model(filepath, compile=True):
+    """Rebuild a model saved by ``model.save`` (config, weights and, with ``compile``, its
+    loss, metrics and optimizer state)."""
     from . import saving
-    return saving.load_model(filepath)
+    return saving.load_model(filepath, compile=compile)
 
 
 def _shape_text(shape):

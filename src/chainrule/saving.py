@@ -100,8 +100,12 @@ def load_model(filepath, compile=True):
     model.set_weights([tensors[key] for key in keys])
     if compile and "compile" in metadata:
         settings = json.loads(metadata["compile"])
-        model.compile(optimizer=optimizers.deserialize(settings["optimizer"]), loss=losses.get(settings["loss"]),
-                      metrics=settings["metrics"])
+        try:
+            model.compile(optimizer=optimizers.deserialize(settings["optimizer"]), loss=losses.get(settings["loss"]),
+                          metrics=settings["metrics"])
+        except ValueError as error:
+            raise ValueError(f"filepath: {path!r}: the saved compile settings cannot be restored ({error}); "
+                             "load with load_model(path, compile=False) and compile again") from None
         state = {key[len("optimizer/"):]: value for key, value in tensors.items() if key.startswith("optimizer/")}
         if state:
             model.optimizer.set_variables(state)
