@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from .explain.command import add_explain_command
+
 EXIT_USAGE = 2
 DATASET_NAMES = ("digits", "xor", "moons", "csv:PATH")
 
@@ -244,7 +246,7 @@ def run_info(args):
 
 
 # ----- entry point ---------------------------------------------------------------------------------
-SUBCOMMANDS = [add_train_command, add_predict_command, add_info_command]
+SUBCOMMANDS = [add_train_command, add_predict_command, add_info_command, add_explain_command]
 
 
 def build_parser():
@@ -260,11 +262,11 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.run(args)
+        status = args.run(args)
     except (ValueError, TypeError, OSError) as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return 0
+    return status or 0
 
 
 if __name__ == "__main__":

@@ -73,3 +73,24 @@ def build_model(spec):
         dense.set_weights(weights)
     model.compile(optimizer=SGD(learning_rate=spec["learning_rate"]), loss=spec["loss"])
     return model
+
+
+def compare_expected(run, names, expected, tolerance=1e-8):
+    """The source's numbers against the trace's: rows (what, source value, chainrule value, agree)."""
+    rows = []
+    if "loss" in expected:
+        rows.append(("loss", expected["loss"], run.loss))
+    for s, values in enumerate(expected.get("output", [])):
+        rows += [(f"output[{s}][{j}]", value, float(run.output[s, j])) for j, value in enumerate(values)]
+    if "after_step" in expected:
+        updated = {}
+        for l, (record, new) in enumerate(zip(run.dense_layers, run.updated_weights()), start=1):
+            for i, j in np.ndindex(*record.kernel.shape):
+                updated[run.symbols.weight(l, i, j)] = float(new["kernel"][i, j])
+            for j in range(len(new.get("bias", []))):
+                updated[run.symbols.bias(l, j)] = float(new["bias"][j])
+        for symbol, value in expected["after_step"].items():
+            if symbol not in updated:
+                raise ValueError(f"expected: no weight named {symbol!r}; names are {', '.join(updated)}")
+            rows.append((f"{symbol} after one step", value, updated[symbol]))
+    return [(what, wanted, got, abs(wanted - got) <= tolerance) for what, wanted, got in rows]
