@@ -35,6 +35,7 @@ class Model(Layer):
         self.history = None
         self._metric_identifiers = []
         self._metrics = []
+        self._metrics_resolved = False
         self._input_shape = None
         self._graph = None
         if inputs is not None or outputs is not None:
@@ -120,14 +121,14 @@ class Model(Layer):
         if x.ndim == 0 or len(x) == 0:
             raise ValueError(f"{name}: expected at least one sample, got an empty array of shape {x.shape}")
         x = x.astype(get_default_dtype(), copy=False)
+        if x.ndim == 1:
+            x = x.reshape(-1, 1)
         if not xp.isfinite(x).all():
             raise ValueError(f"{name}: expected finite values, got NaN or Inf (first in sample "
                              f"{int(xp.argwhere(~xp.isfinite(x))[0][0])})")
         if self._input_shape is None:
             self._build_for(x.shape[1:])
         if x.shape[1:] != self._input_shape:
-            if x.ndim == 1 and self._input_shape == (1,):
-                return x.reshape(-1, 1)
             raise ValueError(f"{name}: expected samples of shape {self._input_shape} (the model's input), "
                              f"got samples of shape {x.shape[1:]} (x has shape {x.shape})")
         return x
@@ -232,11 +233,9 @@ class Model(Layer):
             order = rng().permutation(n) if shuffle and batch_size < n else None
             loss_sum, seen = 0.0, 0
             for step in range(steps):
-                if order is None:
-                    x_batch, y_batch = x[step * batch_size:(step + 1) * batch_size], y[step * batch_size:(step + 1) * batch_size]
-                else:
-                    index = order[step * batch_size:(step + 1) * batch_size]
-                    x_batch, y_batch = x[index], y[index]
+                window = slice(step * batch_size, (step + 1) * batch_size)
+                index = window if order is None else order[window]
+                x_batch, y_batch = x[index], y[index]
                 if per_batch:
                     hooks.on_batch_begin(step)
                 loss, output = self._train_step(x_batch, y_batch, params, fused_layer)
@@ -316,10 +315,7 @@ class Model(Layer):
         x, y = self._prepare(x, y)
         return self._result(self._evaluate_arrays(x, y, len(x), self._fused_output_layer()))
 
-    # ----- weights ----------------------------------------------------------
-    def get_weights(self):
-        return [w.data.copy() for w in self.weights]
-
+    # ----- summary ----------------------------------------------------------
     def summary(self, print_fn=None):
         """Print a table of the layers (name and type, output shape, parameter count) with
         the totals: a rich table on a terminal, plain text otherwise; returns the plain text."""
