@@ -14,14 +14,18 @@ def number(value, precision=6):
     return f"{float(value):.{precision}g}"
 
 
+def _cell(value):
+    return str(value).replace("|", "\\|")
+
+
 def markdown(tables):
     parts = []
     for table in tables:
         lines = [f"### {table.title}", ""]
         if table.columns:
-            lines.append("| " + " | ".join(table.columns) + " |")
+            lines.append("| " + " | ".join(map(_cell, table.columns)) + " |")
             lines.append("|" + "|".join("---" for _ in table.columns) + "|")
-            lines.extend("| " + " | ".join(str(cell) for cell in row) + " |" for row in table.rows)
+            lines.extend("| " + " | ".join(map(_cell, row)) + " |" for row in table.rows)
             lines.append("")
         lines.extend(f"{note}  " if i < len(table.notes) - 1 else note for i, note in enumerate(table.notes))
         parts.append("\n".join(lines).rstrip())
