@@ -92,6 +92,17 @@ def test_shared_subexpression_accumulates_every_path():
     np.testing.assert_allclose(x.grad, 2 * x.data + 1)
 
 
+@pytest.mark.parametrize("shape", [(), (2, 3)])
+def test_tensor_used_many_times_gets_the_sum_of_every_use(shape):
+    x = Tensor(np.full(shape, 2.0), requires_grad=True)
+    doubled = x + x  # Add hands the same adjoint array to both inputs
+    doubled.retain_grad()
+    y = (doubled + doubled) * x + x * 3 + x.exp() + doubled  # 4x^2 + 3x + e^x + 2x
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, np.full(shape, 8 * 2.0 + 3 + np.exp(2.0) + 2))
+    np.testing.assert_allclose(doubled.grad, np.full(shape, 2 * 2.0 + 1))
+
+
 def test_diamond_graph_gradient():
     x = Tensor(2.0, requires_grad=True)
     y = x * 3.0

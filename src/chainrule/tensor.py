@@ -228,8 +228,8 @@ class Tensor:
             self.grad = seed.copy() if self.grad is None else self.grad + seed
             return
         consumers = _count_consumers(self)
-        adjoints = {self: seed}
-        leaf_adjoints = {}
+        adjoints = {self: seed}  # tensor -> dL/dtensor so far; what is left at the end belongs to leaves
+        summed = set()  # tensors whose adjoint array this sweep allocated, so it may add into it in place
         anomaly = _Mode.anomaly
         ready = [self]
         while ready:
@@ -245,26 +245,28 @@ class Tensor:
                 if type(input_grads) is not tuple:
                     input_grads = (input_grads,)
             for tensor, input_grad in zip(ctx.inputs, input_grads):
+                if input_grad is not None and tensor._requires_grad:
+                    if anomaly:
+                        _check_finite(input_grad, type(ctx).__name__, "backward")
+                    previous = adjoints.get(tensor)
+                    if previous is None:
+                        adjoints[tensor] = input_grad
+                    elif tensor in summed:
+                        previous += input_grad
+                    else:
+                        total = adjoints[tensor] = previous + input_grad
+                        if type(total) is ndarray:  # 0-d arithmetic gives an immutable NumPy scalar
+                            summed.add(tensor)
                 if tensor._ctx is not None:
-                    if input_grad is not None:
-                        if anomaly:
-                            _check_finite(input_grad, type(ctx).__name__, "backward")
-                        previous = adjoints.get(tensor)
-                        adjoints[tensor] = input_grad if previous is None else previous + input_grad
                     remaining = consumers[tensor] - 1
                     if remaining:
                         consumers[tensor] = remaining
                     else:
                         ready.append(tensor)
-                elif input_grad is not None and tensor._requires_grad:
-                    if anomaly:
-                        _check_finite(input_grad, type(ctx).__name__, "backward")
-                    previous = leaf_adjoints.get(tensor)
-                    leaf_adjoints[tensor] = input_grad if previous is None else previous + input_grad
             if not retain_graph:  # free what the op saved and its links to its inputs; mark it freed
                 vars(ctx).clear()
                 ctx.inputs = None
-        for leaf, total in leaf_adjoints.items():
+        for leaf, total in adjoints.items():
             if leaf.grad is None:
                 leaf.grad = xp.array(total, dtype=leaf.data.dtype)
             else:
