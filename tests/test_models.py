@@ -510,3 +510,10 @@ def test_bad_fit_arguments_are_rejected(compiled, kwargs, match):
     x, y = three_classes(12)
     assert_rejected(compiled, ValueError, match, x, y, **kwargs)
 
+
+
+def test_build_creates_the_weights_for_an_input_shape():
+    model = Sequential([Dense(3), Dense(1)])
+    model.build((None, 5))
+    assert [w.shape for w in model.weights] == [(5, 3), (3,), (3, 1), (1,)]
+

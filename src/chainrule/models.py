@@ -66,9 +66,11 @@ class Model(Layer):
         return self._graph.output.layer if self._graph is not None else None
 
     def build(self, input_shape):
+        """Create every layer's weights for inputs of ``input_shape`` (batch axis first, e.g. (None, 4))."""
+        self.built = True
         if not isinstance(input_shape, list):
             self._input_shape = tuple(input_shape[1:])
-        self.built = True
+            self._build_for(self._input_shape)
 
     def call(self, inputs, training=False):
         if self._graph is None:
