@@ -201,9 +201,9 @@ def run_predict(args):
     model = load_model(str(args.model))
     x = numpy.array(read_csv_rows(args.csv), dtype=numpy.float32)
     features = model_input_width(model)
-    if x.shape[1] == features + 1:
+    if features is not None and x.shape[1] == features + 1:
         x = x[:, :-1]
-    if x.shape[1] != features:
+    if features is not None and x.shape[1] != features:
         raise ValueError(f"{args.csv}: expected {features} feature columns (or {features + 1} with a label), "
                          f"got {x.shape[1]}")
     outputs = numpy.asarray(model.predict(x, verbose=0))
@@ -217,8 +217,10 @@ def run_predict(args):
 
 
 def model_input_width(model):
-    """The number of input features of a model whose first layer is Dense."""
-    return int(model.layers[0].kernel.shape[0])
+    """The number of input features of a model whose first layer is Dense, else None
+    (the model's own input check then reports a mismatch)."""
+    kernel = getattr(model.layers[0], "kernel", None) if model.layers else None
+    return None if kernel is None or kernel.ndim != 2 else int(kernel.shape[0])
 
 
 # ----- info ----------------------------------------------------------------------------------------
