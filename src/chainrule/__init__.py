@@ -8,7 +8,8 @@ from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
 from .ops import concatenate, maximum, pad, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .forward_mode import jvp
-from . import callbacks, layers, losses, metrics, models, optimizers, regularizers
+from . import (activations, callbacks, initializers, layers, losses, metrics, models, optimizers, regularizers,
+               saving, utils)
 
 __version__ = "0.1.0"
 
