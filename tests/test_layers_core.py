@@ -194,3 +194,13 @@ def test_a_layer_without_regularizers_has_no_penalty():
     layer = Dense(2)
     layer(np.zeros((1, 2)))
     assert layer.regularization_loss() is None
+
+
+def test_bias_regularizer_penalizes_the_bias():
+    layer = Dense(2, bias_regularizer=regularizers.L1(0.5), bias_initializer=cr.initializers.Constant(-2.0))
+    layer(np.zeros((1, 3)))
+    assert float(layer.regularization_loss().data) == pytest.approx(0.5 * 4.0)
+
+
+def test_an_all_zero_l1l2_adds_a_zero_penalty():
+    assert float(regularizers.L1L2()(cr.Tensor(W)).data) == 0.0

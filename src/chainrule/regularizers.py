@@ -1,4 +1,6 @@
 """Weight penalties added to the loss (Keras names): ``Dense(..., kernel_regularizer=L2(0.01))``."""
+from .backend import xp
+from .tensor import Tensor
 
 
 class Regularizer:
@@ -21,13 +23,14 @@ class L1L2(Regularizer):
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, weight):
-        penalty = None
+        terms = []
         if self.l1:
-            penalty = self.l1 * weight.abs().sum()
+            terms.append(self.l1 * weight.abs().sum())
         if self.l2:
-            squares = self.l2 * (weight * weight).sum()
-            penalty = squares if penalty is None else penalty + squares
-        return penalty if penalty is not None else (weight * 0.0).sum()
+            terms.append(self.l2 * (weight * weight).sum())
+        if not terms:
+            return Tensor(xp.zeros((), dtype=weight.dtype))
+        return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
