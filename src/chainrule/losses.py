@@ -6,6 +6,7 @@ output layer ends in that activation, the model hands the loss the layer's
 pre-activation z and ``call_on_logits`` applies the fused, stable primitive, so
 the output delta is exactly dL/dz = (o - y) / n.
 """
+import math
 import re
 
 from . import activations
@@ -41,7 +42,7 @@ class Loss:
         y = y.astype(get_default_dtype(), copy=False)
         if y.shape[1:] == tuple(output_shape):
             return y
-        if y.ndim >= 1 and _size(y.shape[1:]) == _size(output_shape):
+        if y.ndim >= 1 and math.prod(y.shape[1:]) == math.prod(output_shape):
             return y.reshape((len(y), *output_shape))
         raise ValueError(f"y: {self.name} expects targets of shape (n, {', '.join(map(str, output_shape))}) "
                          f"to match the model's output, got shape {y.shape}")
@@ -52,13 +53,6 @@ class Loss:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
-
-
-def _size(shape):
-    total = 1
-    for n in shape:
-        total *= n
-    return total
 
 
 class MeanSquaredError(Loss):
