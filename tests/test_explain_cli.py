@@ -1,7 +1,6 @@
 """``chainrule explain``: every shipped example with --check, formats, pictures, saved models."""
 import json
 
-import numpy as np
 import pytest
 
 import chainrule

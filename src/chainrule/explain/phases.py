@@ -7,7 +7,6 @@ gradients:    dL/dw_ij = a_prev_i delta_j (summed over the batch),  dL/db_j = de
 update:       w <- w - lr dL/dw
 Large networks are shown in part (the first units and samples); to_json holds everything.
 """
-import numpy as np
 
 from . import derivatives as D
 from .render import Table, number
@@ -27,7 +26,8 @@ def trace_tables(trace, learning_rate=None, precision=6):
         note = []
     context = _Context(trace, fmt)
     tables = [context.forward(note), context.output_delta()]
-    tables += [context.delta_rule(l) for l in range(len(dense) - 1, 0, -1)]
+    deltas = context.delta_rule if not note else context.deltas   # the rule's terms need consecutive Dense layers
+    tables += [deltas(l) for l in range(len(dense) - 1, 0, -1)]
     tables.append(context.gradients())
     rate = trace.learning_rate if learning_rate is None else learning_rate
     if rate is not None:
@@ -148,6 +148,16 @@ class _Context:
                 derivative = "-" if slope is None else \
                     f"{D.derivative_symbol(record.activation, unit)} = {fmt(slope[s, j])}"
                 table.rows.append(self._row(s, [unit, total, derivative, fmt(record.delta[s, j])]))
+        table.notes += self._truncation_notes(record.kernel.shape[1])
+        return table
+
+    def deltas(self, l):
+        """Table of dense layer l's deltas alone, for networks with other layers between the Dense ones."""
+        record = self.dense[l - 1]
+        table = Table(f"Deltas, layer {l} ({record.name}): δ = dL/dz", self._sample_columns(["unit", "δ"]))
+        for s in self.samples:
+            for j in self._units(record.kernel.shape[1]):
+                table.rows.append(self._row(s, [self.symbols.unit(l, j), self.fmt(record.delta[s, j])]))
         table.notes += self._truncation_notes(record.kernel.shape[1])
         return table
 
