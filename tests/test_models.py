@@ -1,4 +1,7 @@
 """Sequential, functional and subclassed models: training, the worked example, modes, bad input."""
+import io
+import sys
+
 import numpy as np
 import pytest
 
@@ -517,3 +520,16 @@ def test_build_creates_the_weights_for_an_input_shape():
     model.build((None, 5))
     assert [w.shape for w in model.weights] == [(5, 3), (3,), (3, 1), (1,)]
 
+
+
+def test_summary_on_a_terminal_draws_a_rich_table(monkeypatch):
+    class FakeTerminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    text = mlp(units=4).summary()
+    drawn = terminal.getvalue()
+    assert "Layer (type)" in drawn and "Total params: 27" in drawn and "━" in drawn
+    assert "━" not in text

@@ -182,3 +182,12 @@ def test_a_model_with_a_custom_loss_function_loads_with_compile_false(tmp_path):
     loaded = load_model(tmp_path / "m.safetensors", compile=False)
     assert loaded.optimizer is None
     np.testing.assert_array_equal(loaded.predict(data()[0]), model.predict(data()[0]))
+
+
+def test_a_sequential_nested_in_a_sequential_round_trips(tmp_path):
+    set_random_seed(0)
+    model = Sequential([Input((4,)), Sequential([Dense(5, activation="relu")]), Dense(2)])
+    model.save(tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors")
+    assert type(loaded.layers[0]) is Sequential and loaded.count_params() == model.count_params()
+    np.testing.assert_array_equal(loaded.predict(data()[0]), model.predict(data()[0]))
