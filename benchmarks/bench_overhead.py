@@ -6,7 +6,7 @@ Each workload builds a chain of ``--ops`` recorded ops on an n x n tensor, sums
 it and calls backward; the figure is (forward + backward time) / ops, the best
 of ``--repeats`` runs (alternating the two frameworks), in microseconds.
 
-    python benchmarks/bench_overhead.py [--ops 300] [--repeats 30] [--sizes 4 32]
+    python benchmarks/bench_overhead.py [--ops 300] [--repeats 30] [--sizes 4 32] [--torch-threads 2]
 """
 import argparse
 import platform
@@ -67,10 +67,12 @@ def main():
     parser.add_argument("--ops", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--sizes", type=int, nargs="+", default=[4, 32])
+    parser.add_argument("--torch-threads", type=int, default=2)
     args = parser.parse_args()
     import torch
-    torch.set_num_threads(2)
-    print(f"chainrule {cr.__version__}, NumPy {np.__version__}, PyTorch {torch.__version__} (CPU, 2 threads), "
+    torch.set_num_threads(args.torch_threads)
+    print(f"chainrule {cr.__version__}, NumPy {np.__version__}, PyTorch {torch.__version__} "
+          f"(CPU, {args.torch_threads} threads), "
           f"Python {platform.python_version()}, {platform.machine()}; float64, chains of {args.ops} ops, "
           f"best of {args.repeats}")
     header = f"{'workload':<24}{'n x n':>7}{'chainrule us/op':>17}{'PyTorch us/op':>15}{'ratio':>8}"

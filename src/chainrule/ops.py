@@ -265,8 +265,8 @@ def _normalize_axes(axis, ndim):
     return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
 
 
-def _expand_reduced(g, shape, axes, keepdims):
-    """Give a reduced gradient back the reduced axes so it broadcasts to ``shape``."""
+def _expand_reduced(g, axes, keepdims):
+    """Give a reduced gradient back the reduced axes so it broadcasts to the input's shape."""
     if not keepdims and axes:
         g = xp.expand_dims(g, axes)
     return g
@@ -282,7 +282,7 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        return xp.broadcast_to(_expand_reduced(g, self.shape, self.axes, self.keepdims), self.shape)
+        return xp.broadcast_to(_expand_reduced(g, self.axes, self.keepdims), self.shape)
 
     def jvp(self, t):
         return t.sum(axis=self.axes, keepdims=self.keepdims)
@@ -301,7 +301,7 @@ class Mean(Function):
         return x.mean(axis=self.axes, keepdims=keepdims)
 
     def backward(self, g):
-        g = _expand_reduced(g, self.shape, self.axes, self.keepdims) / self.count
+        g = _expand_reduced(g, self.axes, self.keepdims) / self.count
         return xp.broadcast_to(g, self.shape)
 
     def jvp(self, t):
