@@ -49,9 +49,11 @@ class Step(NamedTuple):
 def trace(model, x, y, learning_rate=None, names=None):
     """Trace one batch through ``model`` (built and compiled): a :class:`Trace`.
 
-    ``learning_rate`` (default: the compiled optimizer's, if any) is used by the
-    update phase of the renderings; ``names`` overrides symbols (see :class:`Symbols`).
-    The model's weights and their ``.grad`` are left as they were.
+    The pass runs in inference mode (``training=False``: no dropout), in the
+    dtype of the model's weights. ``learning_rate`` (default: the compiled
+    optimizer's when it is plain SGD) is used by ``step`` and the update phase of
+    the renderings; ``names`` overrides symbols (see :class:`Symbols`). The
+    model's weights and their ``.grad`` are left as they were.
     """
     layers = list(model.layers)
     with _recording(layers) as captured, _grads_set_aside(model.weights), default_dtype(model.weights[0].dtype):
@@ -106,7 +108,7 @@ def _capturing(call, records):
 
 @contextlib.contextmanager
 def default_dtype(dtype):
-    """Inputs become the dtype the weights hold (a no-op for the usual float32 model)."""
+    """Arrays made from inputs take ``dtype`` for the duration (a no-op for the usual float32 model)."""
     previous = get_default_dtype()
     set_default_dtype(dtype)
     try:
