@@ -83,6 +83,17 @@ def test_python_scalar_operand_keeps_the_tensor_dtype():
     assert (1 / x).dtype == np.float32
 
 
+def test_binary_op_of_a_python_scalar_and_an_array_gives_a_tensor_of_the_array_dtype():
+    out = cr.maximum(0.0, np.array([-1.0, 2.0]))
+    assert isinstance(out, Tensor) and out.dtype == np.float64
+    np.testing.assert_array_equal(out.data, [0.0, 2.0])
+    np.testing.assert_array_equal(cr.where(np.array([True, False]), 1.0, np.zeros(2)).data, [1.0, 0.0])
+
+
+def test_numpy_scalar_operand_keeps_its_dtype():
+    assert (Tensor(np.ones(2, dtype=np.float32)) * np.float64(2.0)).dtype == np.float64
+
+
 def test_scalar_tensor_operand_broadcasts_and_its_gradient_is_the_sum():
     x = leaf(np.arange(6.0).reshape(2, 3))
     s = leaf(2.0)

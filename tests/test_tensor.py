@@ -157,6 +157,14 @@ def test_leaf_gradient_has_the_leaf_dtype():
     assert x.grad.dtype == np.float32
 
 
+def test_accumulated_leaf_gradient_keeps_the_leaf_dtype():
+    x = Tensor(np.ones(3, dtype=np.float32), requires_grad=True)
+    (x * np.arange(3.0)).sum().backward()
+    (x * np.arange(3.0)).sum().backward()
+    assert x.grad.dtype == np.float32
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0, 4.0])
+
+
 def test_backward_with_an_explicit_gradient_for_a_non_scalar():
     x = Tensor([1.0, 2.0], requires_grad=True)
     (x * x).backward(np.array([1.0, 10.0]))

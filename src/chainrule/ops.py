@@ -16,14 +16,14 @@ _PYTHON_SCALARS = (float, int, bool)
 
 
 def tensor_like(value, like=None):
-    """Wrap a constant as a Tensor; a Python scalar takes ``like``'s float dtype."""
+    """Wrap a constant as a Tensor; a Python scalar takes ``like``'s float dtype
+    (``like`` a Tensor or an array), other data as :func:`as_array` converts it."""
     if isinstance(value, Tensor):
         return value
-    if type(value) in _PYTHON_SCALARS and like is not None and like.data.dtype.kind == "f":
-        return Tensor._result(xp.asarray(value, dtype=like.data.dtype), None)
-    if isinstance(value, numbers.Number) and not isinstance(value, xp.generic):
-        dtype = like.data.dtype if like is not None and like.data.dtype.kind == "f" else None
-        return Tensor._result(as_array(value, dtype), None)
+    if type(value) in _PYTHON_SCALARS:
+        dtype = getattr(like, "dtype", None)
+        if dtype is not None and dtype.kind == "f":
+            return Tensor._result(xp.asarray(value, dtype=dtype), None)
     return Tensor._result(as_array(value), None)
 
 

@@ -270,7 +270,7 @@ class Tensor:
             if leaf.grad is None:
                 leaf.grad = xp.array(total, dtype=leaf.data.dtype)
             else:
-                leaf.grad = leaf.grad + total
+                leaf.grad = (leaf.grad + total).astype(leaf.data.dtype, copy=False)
 
     # ----- operators (defined in ops.py, bound here) -------------------------
     def __add__(self, other):
