@@ -108,11 +108,12 @@ def _draw(ax, trace, layout, phase, revealed):
             label = layout.symbols.unit(l, j)
             if known and max(layout.widths) <= 8:
                 label += "\n" + _short(values[j])
-            brightness = colors.rgb_to_hsv(colors.to_rgb(face))[2] if known else 1.0
+            red, green, blue = colors.to_rgb(face)
+            dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
             ax.text(x, y, label, ha="center", va="center", fontsize=layout.font_size(), zorder=4,
-                    color="white" if known and brightness < 0.55 and phase == "forward" else "black")
+                    color="white" if dark else "black")
     ax.set_xlim(-0.4, depth + 0.4)
-    ax.set_ylim(0.0, 1.0)
+    ax.set_ylim(-0.04, 1.06)
     ax.set_xticks(range(depth + 1), ["input"] + [f"{l}: {r.name}\n({r.activation})" for l, r in
                                                  enumerate(layout.dense, start=1)], fontsize=8)
     ax.set_yticks([])
@@ -226,6 +227,8 @@ def plot_history(history, path):
     """Loss (and validation loss) per epoch, and the metrics in a second panel if any. ``history``
     is what ``fit`` returns or its ``.history`` dict. Returns ``path``."""
     plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or "loss" not in logs:
         raise ValueError("history: expected the History fit returns (or its dict) with a 'loss' entry")
@@ -237,6 +240,7 @@ def plot_history(history, path):
             values = logs[key]
             ax.plot(range(1, len(values) + 1), values, marker="o" if len(values) <= 30 else None, ms=3, label=key)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
