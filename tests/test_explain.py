@@ -259,3 +259,11 @@ def test_chain_refuses_an_index_outside_the_kernel(rng):
         chain(model, np.ones((1, 3)), np.ones((1, 2)), layer=0, index=(3, 0))
     with pytest.raises(ValueError, match="layer"):
         chain(model, np.ones((1, 3)), np.ones((1, 2)), layer=5)
+
+
+def test_trace_builds_a_model_given_no_input_shape(rng):
+    model = Sequential([Dense(3, activation="tanh"), Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    run = trace(model, rng.standard_normal((2, 4)), rng.standard_normal((2, 1)))
+    assert run.layers[0].kernel.shape == (4, 3)
+    assert all(w.grad is None for w in model.weights)

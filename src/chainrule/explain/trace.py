@@ -55,6 +55,8 @@ def trace(model, x, y, learning_rate=None, names=None):
     the renderings; ``names`` overrides symbols (see :class:`Symbols`). The
     model's weights and their ``.grad`` are left as they were.
     """
+    if not model.weights:
+        loss_value(model, x, y)   # a model given no input shape builds its weights on the first batch
     layers = list(model.layers)
     with _recording(layers) as captured, _grads_set_aside(model.weights), default_dtype(model.weights[0].dtype):
         loss = model.compute_loss(x, y, training=False)
