@@ -102,7 +102,8 @@ class _Context:
         fused = D.fused_output(self.model)
         if fused:
             columns = ["unit", "o", "y", "δ = dL/dz"]
-            title = f"Output delta: {last.activation} fused with the cross-entropy, δ = (o - y)/{count}"
+            title = (f"Output delta: {last.activation} fused with the cross-entropy, "
+                     f"δ = {D.fused_delta_symbol('o', 'y', count)}")
         elif D.is_elementwise(last.activation):
             columns = ["unit", "o", "y", "dL/do", "f'(z)", "δ = dL/do · f'(z)"]
             title = "Output delta: δ = dL/do · f'(z)"
