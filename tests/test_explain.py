@@ -249,8 +249,8 @@ def test_chain_equals_the_engine_gradient_for_every_weight_of_a_deep_network(los
 def test_chain_rendering_lists_every_factor_with_its_value():
     example = load_example("one-two-one")
     text = chain(example.model, example.x, example.y, names=example.names).to_markdown()
-    for symbol in ("| 2(o - y) | ∂E/∂o |", "| w21 | ∂z_o/∂h1 | 0.6 |", "| h1(1 - h1) |", "| x1 | ∂z_h1/∂w11 | 0.5 |"):
-        assert symbol in text
+    for row in ("| 2(o - y) | ∂E/∂o |", "| w21 | ∂z_o/∂h1 | 0.6 |", "| h1(1 - h1) |", "| x1 | ∂z_h1/∂w11 | 0.5 |"):
+        assert row in text
 
 
 def test_chain_refuses_an_index_outside_the_kernel(rng):

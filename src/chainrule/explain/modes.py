@@ -111,8 +111,8 @@ def modes_table(results):
         table.rows.append([r.architecture, r.parameters, f"{r.forward_seconds * 1e3:.1f} ms",
                            f"{r.reverse_seconds * 1e3:.2f} ms", f"{r.time_ratio:.0f}x", f"{r.forward_multiply_adds:,}",
                            f"{r.reverse_multiply_adds:,}", f"{r.cost_ratio:.0f}x", f"{r.max_difference:.1e}"])
-    table.notes.append("MACs: multiply-adds of the matrix products; with F = n Σ in·out for one forward pass, forward "
-                       "mode costs 3F per parameter (values and tangents), backpropagation under 3F in all "
+    table.notes.append("MACs: multiply-adds of the matrix products; with F = n Σ in·out for one forward pass, "
+                       "forward mode costs 3F per parameter (values and tangents), backpropagation under 3F in all "
                        "(forward, then g·W^T and a^T·g per layer)")
     table.notes.append("the two gradients agree to "
                        f"{max(r.max_difference for r in results):.1e} in float64 (tolerance 1e-10)")

@@ -163,43 +163,40 @@ class _Context:
         return table
 
     def gradients(self):
-        fmt, sym = self.fmt, self.symbols
+        fmt = self.fmt
         table = Table("Gradients: dL/dw_ij = a_prev_i · δ_j (summed over the batch), dL/db_j = Σ δ_j",
                       ["layer", "weight", "value", "a_prev · δ", "dL/dweight"])
         for l, record in enumerate(self.dense, start=1):
-            for name, i, j in self._weights(record):
-                if name == "kernel":
-                    symbol, value, gradient = sym.weight(l, i, j), record.kernel[i, j], record.grad_kernel[i, j]
-                    if self.batch == 1:
-                        product = f"{fmt(record.inputs[0, i])}·{fmt(record.delta[0, j])}"
-                    else:
-                        product = f"Σ_s a_prev_s{i + 1}·δ_s{j + 1}"
+            for i, j, symbol, value, gradient in self._weights(l, record):
+                if self.batch > MAX_EXPANDED:
+                    product = f"Σ_s δ_s{j + 1}" if i is None else f"Σ_s a_prev_s{i + 1}·δ_s{j + 1}"
                 else:
-                    symbol, value, gradient = sym.bias(l, j), record.bias[j], record.grad_bias[j]
-                    product = fmt(record.delta[0, j]) if self.batch == 1 else f"Σ_s δ_s{j + 1}"
+                    deltas = [fmt(record.delta[s, j]) for s in range(self.batch)]
+                    if i is not None:
+                        deltas = [f"{fmt(record.inputs[s, i])}·{delta}" for s, delta in enumerate(deltas)]
+                    product = " + ".join(deltas)
                 table.rows.append([f"{l}: {record.name}", symbol, fmt(value), product, fmt(gradient)])
         if any(r.kernel.size > MAX_UNITS * MAX_UNITS for r in self.dense):
             table.notes.append(f"(at most {MAX_UNITS * MAX_UNITS} weights per layer shown)")
         return table
 
-    def _weights(self, record):
+    def _weights(self, l, record):
+        """(i, j, symbol, value, gradient) of the kernel's entries, then the bias's (i None), the first ones only."""
         rows, columns = record.kernel.shape
-        entries = [("kernel", i, j) for i in range(rows) for j in range(columns)][:MAX_UNITS * MAX_UNITS]
+        entries = [(i, j, self.symbols.weight(l, i, j), record.kernel[i, j], record.grad_kernel[i, j])
+                   for i in range(rows) for j in range(columns)][:MAX_UNITS * MAX_UNITS]
         if record.bias is not None:
-            entries += [("bias", None, j) for j in range(min(columns, MAX_UNITS))]
+            entries += [(None, j, self.symbols.bias(l, j), record.bias[j], record.grad_bias[j])
+                        for j in range(min(columns, MAX_UNITS))]
         return entries
 
     def update(self, rate):
-        fmt, sym, trace = self.fmt, self.symbols, self.trace
+        fmt, trace = self.fmt, self.trace
         after = trace.step(rate).trace
         table = Table(f"Update: w <- w - {fmt(rate)} · dL/dw",
                       ["layer", "weight", "before", "dL/dweight", "after"])
         for l, record in enumerate(self.dense, start=1):
-            for name, i, j in self._weights(record):
-                if name == "kernel":
-                    symbol, value, gradient = sym.weight(l, i, j), record.kernel[i, j], record.grad_kernel[i, j]
-                else:
-                    symbol, value, gradient = sym.bias(l, j), record.bias[j], record.grad_bias[j]
+            for _, _, symbol, value, gradient in self._weights(l, record):
                 table.rows.append([f"{l}: {record.name}", symbol, fmt(value), fmt(gradient),
                                    fmt(value - rate * gradient)])
         before_output = ", ".join(fmt(v) for v in trace.output[:MAX_SAMPLES].ravel()[:MAX_UNITS])

@@ -98,7 +98,8 @@ def _draw(ax, trace, layout, phase, revealed):
                 if expanded and active:
                     t = 0.5 if y0 == y1 else 0.36   # diagonals cross at the middle
                     ax.text(x0 + t * (x1 - x0), y0 + t * (y1 - y0), _short(value), fontsize=7, ha="center",
-                            va="center", zorder=3, bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
+                            va="center", zorder=3,
+                            bbox=dict(boxstyle="round,pad=0.1", fc="white", ec="none", alpha=0.8))
     for l, values in enumerate(node_values):
         for j in range(layout.widths[l]):
             x, y = layout.position(l, j)
@@ -149,7 +150,8 @@ def _summary(ax, trace, phase):
     labels = [f"{l}: {r.name} ({r.activation}, {r.kernel.shape[1]} units)" for l, r in enumerate(dense, start=1)]
     rows = np.arange(len(dense))
     if phase == "forward":
-        series = (("mean |a|", [np.mean(np.abs(r.a)) for r in dense]), ("||W||", [np.linalg.norm(r.kernel) for r in dense]))
+        series = (("mean |a|", [np.mean(np.abs(r.a)) for r in dense]),
+                  ("||W||", [np.linalg.norm(r.kernel) for r in dense]))
     else:
         series = (("||δ||", [np.linalg.norm(r.delta) for r in dense]),
                   ("||dL/dW||", [np.linalg.norm(r.grad_kernel) for r in dense]))
@@ -208,7 +210,8 @@ def animate(trace, path, interval=900):
         else:
             _draw(ax, trace, layout, phase, revealed)
         if phase == "forward":
-            title = "Forward pass: the input" if revealed == 0 else f"Forward pass: layer {revealed}, a = f(a_prev · W + b)"
+            title = ("Forward pass: the input" if revealed == 0
+                     else f"Forward pass: layer {revealed}, a = f(a_prev · W + b)")
         else:
             layer = depth - revealed + 1
             title = (f"Backward pass: output delta, loss L = {trace.loss:.4g}" if revealed == 1
