@@ -30,14 +30,16 @@ def chainrule_workloads(n, rng):
 
 
 def torch_workloads(n, rng, torch):
-    W = torch.tensor(rng.standard_normal((n, n)) / np.sqrt(n), requires_grad=True)
+    kernel = rng.standard_normal((n, n)) / np.sqrt(n)
+    W = torch.tensor(kernel, requires_grad=True)
+    W_out_in = torch.tensor(kernel.T.copy(), requires_grad=True)  # torch's linear takes (out, in)
     b = torch.tensor(rng.standard_normal(n) * 0.1, requires_grad=True)
     c = torch.tensor(np.full((n, n), 0.5), requires_grad=True)
     linear = torch.nn.functional.linear
     return {
         "elementwise (+ * - /)": [lambda y: y + b, lambda y: y * c, lambda y: y - b, lambda y: y / 1.5],
         "matmul + tanh": [lambda y: y @ W, torch.tanh],
-        "dense (linear, relu)": [lambda y: linear(y, W.T, b), torch.relu],
+        "dense (linear, relu)": [lambda y: linear(y, W_out_in, b), torch.relu],
     }, lambda: torch.tensor(rng.standard_normal((n, n)), requires_grad=True), lambda y: y.sum().backward()
 
 

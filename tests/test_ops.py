@@ -7,6 +7,7 @@ from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes, m
 
 import chainrule as cr
 from chainrule import Tensor, gradcheck
+from chainrule.ops import sum_rows, unbroadcast
 
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 seeds = st.integers(0, 2**32 - 1)
@@ -414,3 +415,29 @@ def test_stack_of_unequal_shapes_names_both_shapes():
 def test_negative_pad_width_is_refused():
     with pytest.raises(ValueError, match="pad: expected non-negative pad widths"):
         cr.pad(Tensor(np.ones(3)), (-1, 1))
+
+
+# ----- helpers -------------------------------------------------------------------
+@given(shape=array_shapes(min_dims=0, max_dims=2, min_side=1, max_side=4),
+       leading=array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=4), seed=seeds)
+def test_unbroadcast_sums_the_leading_axes_back_to_the_shape(shape, leading, seed):
+    grad = np.random.default_rng(seed).standard_normal(leading + shape)
+    np.testing.assert_allclose(unbroadcast(grad, shape), grad.sum(axis=tuple(range(len(leading)))), atol=1e-12)
+
+
+def test_unbroadcast_sums_stretched_axes_and_keeps_them():
+    grad = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(unbroadcast(grad, (3, 1)), grad.sum(axis=(0, 2)).reshape(3, 1))
+
+
+def test_broadcast_gradient_of_an_empty_batch_is_zero():
+    b = Tensor(np.ones(3), requires_grad=True)
+    (Tensor(np.ones((0, 3))) + b).sum().backward()
+    np.testing.assert_array_equal(b.grad, np.zeros(3))
+
+
+def test_sum_rows_equals_numpy_sum_over_axis_0():
+    matrix = np.random.default_rng(10).standard_normal((5, 3)).astype(np.float32)
+    out = sum_rows(matrix)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, matrix.sum(axis=0), rtol=1e-6)

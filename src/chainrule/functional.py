@@ -7,8 +7,8 @@ and (sigmoid(z) - y) / n, with no NaN or Inf even for logits of +-1000.
 """
 import math
 
-from .backend import xp, ndarray
-from .ops import tensor_like, unbroadcast
+from .backend import xp
+from .ops import sum_rows, tensor_like
 from .tensor import Function, Tensor, as_array
 
 
@@ -269,7 +269,7 @@ class Linear(Function):
             grad_W = x.T.dot(g) if x.ndim == 2 else x.reshape(-1, x.shape[-1]).T.dot(g.reshape(-1, g.shape[-1]))
         if len(need) == 2:
             return grad_x, grad_W
-        grad_b = g.reshape(-1, g.shape[-1]).sum(axis=0) if need[2] else None
+        grad_b = sum_rows(g.reshape(-1, g.shape[-1])) if need[2] else None
         return grad_x, grad_W, grad_b
 
     def jvp(self, tx, tW, tb=None):
