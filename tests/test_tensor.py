@@ -185,6 +185,23 @@ def test_backward_twice_without_retain_graph_raises():
         y.backward()
 
 
+def test_backward_frees_what_each_op_saved():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    hidden = x.exp()
+    y = (hidden * x).sum()
+    assert hasattr(hidden.grad_fn, "out")
+    y.backward()
+    assert vars(hidden.grad_fn) == {"inputs": None}
+    assert vars(y.grad_fn) == {"inputs": None}
+
+
+def test_backward_with_retain_graph_keeps_what_each_op_saved():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    hidden = x.exp()
+    hidden.sum().backward(retain_graph=True)
+    np.testing.assert_array_equal(hidden.grad_fn.out, np.exp(x.data))
+
+
 def test_backward_twice_with_retain_graph_accumulates():
     x = Tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()

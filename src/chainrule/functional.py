@@ -8,7 +8,7 @@ and (sigmoid(z) - y) / n, with no NaN or Inf even for logits of +-1000.
 import math
 
 from .backend import xp
-from .ops import sum_rows, tensor_like
+from .ops import SymmetricJacobian, sum_rows, tensor_like
 from .tensor import Function, Tensor, as_array
 
 
@@ -24,7 +24,7 @@ def _softplus(x):
 
 
 # ----- activations -----------------------------------------------------------
-class Sigmoid(Function):
+class Sigmoid(SymmetricJacobian):
     """a = 1 / (1 + exp(-z));  dz = g * a * (1 - a)."""
 
     def forward(self, z):
@@ -34,11 +34,8 @@ class Sigmoid(Function):
     def backward(self, g):
         return g * self.out * (1 - self.out)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class Tanh(Function):
+class Tanh(SymmetricJacobian):
     """a = tanh(z);  dz = g * (1 - a**2)."""
 
     def forward(self, z):
@@ -48,11 +45,8 @@ class Tanh(Function):
     def backward(self, g):
         return g * (1 - self.out * self.out)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class ReLU(Function):
+class ReLU(SymmetricJacobian):
     """a = max(z, 0);  dz = g * [z > 0]."""
 
     def forward(self, z):
@@ -62,11 +56,8 @@ class ReLU(Function):
     def backward(self, g):
         return g * (self.out > 0)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class LeakyReLU(Function):
+class LeakyReLU(SymmetricJacobian):
     """a = z if z > 0 else slope * z;  dz = g * (1 if z > 0 else slope)."""
 
     def forward(self, z, negative_slope=0.01):
@@ -76,11 +67,8 @@ class LeakyReLU(Function):
     def backward(self, g):
         return g * xp.where(self.positive, 1, self.slope).astype(g.dtype)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class ELU(Function):
+class ELU(SymmetricJacobian):
     """a = z if z > 0 else alpha * (exp(z) - 1);  dz = g * (1 if z > 0 else a + alpha)."""
 
     def forward(self, z, alpha=1.0):
@@ -91,11 +79,8 @@ class ELU(Function):
     def backward(self, g):
         return g * xp.where(self.positive, 1, self.out + self.alpha)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class Softplus(Function):
+class Softplus(SymmetricJacobian):
     """a = log(1 + exp(z));  dz = g * sigmoid(z)."""
 
     def forward(self, z):
@@ -105,11 +90,8 @@ class Softplus(Function):
     def backward(self, g):
         return g * _stable_sigmoid(self.z)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class SiLU(Function):
+class SiLU(SymmetricJacobian):
     """a = z * sigmoid(z) (swish);  dz = g * (s + z * s * (1 - s))."""
 
     def forward(self, z):
@@ -120,11 +102,8 @@ class SiLU(Function):
         s = self.s
         return g * (s + self.z * s * (1 - s))
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class Mish(Function):
+class Mish(SymmetricJacobian):
     """a = z * tanh(softplus(z));  dz = g * (t + z * (1 - t**2) * sigmoid(z)), t = tanh(softplus(z))."""
 
     def forward(self, z):
@@ -135,9 +114,6 @@ class Mish(Function):
         t = self.t
         return g * (t + self.z * (1 - t * t) * _stable_sigmoid(self.z))
 
-    def jvp(self, t):
-        return self.backward(t)
-
 
 def _erf(x):
     try:
@@ -147,7 +123,7 @@ def _erf(x):
     return erf(x)
 
 
-class GELU(Function):
+class GELU(SymmetricJacobian):
     """a = z * Phi(z) (exact, erf) or its tanh approximation;
     dz = g * (Phi(z) + z * phi(z)) for the exact form."""
 
@@ -170,12 +146,10 @@ class GELU(Function):
         pdf = xp.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
         return g * (self.cdf + z * pdf)
 
-    def jvp(self, t):
-        return self.backward(t)
 
-
-class Softmax(Function):
-    """a = exp(z - max) / sum(exp(z - max));  dz = a * (g - sum(g * a))."""
+class Softmax(SymmetricJacobian):
+    """a = exp(z - max) / sum(exp(z - max));  dz = a * (g - sum(g * a))
+    (its Jacobian diag(a) - a a^T is symmetric)."""
 
     def forward(self, z, axis=-1):
         self.axis = axis
@@ -186,10 +160,6 @@ class Softmax(Function):
     def backward(self, g):
         a = self.out
         return a * (g - (g * a).sum(axis=self.axis, keepdims=True))
-
-    def jvp(self, t):
-        """The softmax Jacobian diag(a) - a a^T is symmetric, so J t = J^T t."""
-        return self.backward(t)
 
 
 class LogSoftmax(Function):

@@ -55,6 +55,14 @@ def _ones(n, dtype):
     return ones
 
 
+class SymmetricJacobian(Function):
+    """A one-input op whose Jacobian J is symmetric, as every elementwise op's
+    (diagonal) is: then J t = J^T t, and jvp is backward applied to the tangent."""
+
+    def jvp(self, t):
+        return self.backward(t)
+
+
 # ----- elementwise arithmetic ------------------------------------------------
 class Add(Function):
     """z = a + b;  da = g,  db = g."""
@@ -121,7 +129,7 @@ class Div(Function):
         return (ta - self.a / self.b * tb) / self.b
 
 
-class PowScalar(Function):
+class PowScalar(SymmetricJacobian):
     """z = x ** p for a constant p;  dx = g * p * x**(p-1)."""
 
     def forward(self, x, exponent):
@@ -129,14 +137,8 @@ class PowScalar(Function):
         return x ** exponent
 
     def backward(self, g):
-        return g * self._derivative()
-
-    def jvp(self, t):
-        return t * self._derivative()
-
-    def _derivative(self):
         p = self.exponent
-        return p * self.x ** (p - 1)
+        return g * p * self.x ** (p - 1)
 
 
 class Pow(Function):
@@ -164,7 +166,7 @@ class Pow(Function):
         return self.out * log_a
 
 
-class Neg(Function):
+class Neg(SymmetricJacobian):
     """z = -x;  dx = -g."""
 
     def forward(self, x):
@@ -172,9 +174,6 @@ class Neg(Function):
 
     def backward(self, g):
         return -g
-
-    def jvp(self, t):
-        return -t
 
 
 def add(a, b):
@@ -354,7 +353,7 @@ class Min(Max):
 
 
 # ----- elementwise functions -------------------------------------------------
-class Exp(Function):
+class Exp(SymmetricJacobian):
     """z = exp(x);  dx = g * z."""
 
     def forward(self, x):
@@ -364,11 +363,8 @@ class Exp(Function):
     def backward(self, g):
         return g * self.out
 
-    def jvp(self, t):
-        return t * self.out
 
-
-class Log(Function):
+class Log(SymmetricJacobian):
     """z = log(x);  dx = g / x."""
 
     def forward(self, x):
@@ -378,11 +374,8 @@ class Log(Function):
     def backward(self, g):
         return g / self.x
 
-    def jvp(self, t):
-        return t / self.x
 
-
-class Sqrt(Function):
+class Sqrt(SymmetricJacobian):
     """z = sqrt(x);  dx = g / (2 z)."""
 
     def forward(self, x):
@@ -392,11 +385,8 @@ class Sqrt(Function):
     def backward(self, g):
         return g / (2 * self.out)
 
-    def jvp(self, t):
-        return t / (2 * self.out)
 
-
-class Abs(Function):
+class Abs(SymmetricJacobian):
     """z = |x|;  dx = g * sign(x)."""
 
     def forward(self, x):
@@ -406,11 +396,8 @@ class Abs(Function):
     def backward(self, g):
         return g * xp.sign(self.x)
 
-    def jvp(self, t):
-        return t * xp.sign(self.x)
 
-
-class Clip(Function):
+class Clip(SymmetricJacobian):
     """z = clip(x, low, high);  dx = g where low <= x <= high, else 0."""
 
     def forward(self, x, low=None, high=None):
@@ -425,9 +412,6 @@ class Clip(Function):
 
     def backward(self, g):
         return g * self.inside
-
-    def jvp(self, t):
-        return t * self.inside
 
 
 # ----- shape -----------------------------------------------------------------
