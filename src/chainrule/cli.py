@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from . import activations, optimizers
 from .explain.command import add_explain_command
 
 EXIT_USAGE = 2
@@ -49,24 +50,15 @@ def hidden_argument(text):
     return units
 
 
-def activation_argument(name):
-    from . import activations
-
-    try:
-        activations.get(name)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return name
-
-
-def optimizer_argument(name):
-    from . import optimizers
-
-    try:
-        optimizers.get(name)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    return name
+def known_name(registry):
+    """An argument type accepting the names ``registry.get`` knows (its error lists them)."""
+    def parse(name):
+        try:
+            registry.get(name)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return name
+    return parse
 
 
 def int_at_least(minimum):
@@ -101,8 +93,8 @@ def add_train_command(subparsers):
                         help="digits (scikit-learn's 8x8 digits, the default), xor, moons, or csv:PATH "
                              "(numeric features, int label 0..k-1 in the last column)")
     parser.add_argument("--hidden", type=hidden_argument, help="hidden layer sizes, e.g. 64,32")
-    parser.add_argument("--activation", type=activation_argument, help="hidden activation, e.g. relu, tanh, sigmoid")
-    parser.add_argument("--optimizer", type=optimizer_argument, help="sgd, adam, adamw, rmsprop or adagrad")
+    parser.add_argument("--activation", type=known_name(activations), help="hidden activation, e.g. relu, tanh, sigmoid")
+    parser.add_argument("--optimizer", type=known_name(optimizers), help="sgd, adam, adamw, rmsprop or adagrad")
     parser.add_argument("--lr", type=non_negative_float, help="learning rate (default: the optimizer's)")
     parser.add_argument("--epochs", type=int_at_least(1))
     parser.add_argument("--batch-size", type=int_at_least(1))
@@ -112,7 +104,7 @@ def add_train_command(subparsers):
 
 
 def run_train(args):
-    from . import datasets, optimizers
+    from . import datasets
     from .layers import Dense
     from .models import Sequential
     from .utils import set_random_seed
