@@ -112,3 +112,17 @@ def test_info_on_a_file_that_is_not_a_model_exits_2(tmp_path, capsys):
     path.write_bytes(b"hello")
     assert cli.main(["info", str(path)]) == 2
     assert capsys.readouterr().err.startswith("chainrule info: error:")
+
+
+def test_csv_with_fractional_labels_exits_2(tmp_path, capsys):
+    csv = tmp_path / "fractional.csv"
+    csv.write_text("1,2,0.5\n3,4,1\n5,6,0\n")
+    assert cli.main(["train", "--dataset", f"csv:{csv}", "--out", str(tmp_path)]) == 2
+    assert "expected the last column to hold int class labels >= 0" in capsys.readouterr().err
+
+
+def test_csv_with_a_ragged_row_names_the_line(tmp_path, capsys):
+    csv = tmp_path / "ragged.csv"
+    csv.write_text("a,b,label\n1,2,0\n3,1\n")
+    assert cli.main(["train", "--dataset", f"csv:{csv}", "--out", str(tmp_path)]) == 2
+    assert "line 3: expected 3 finite numbers" in capsys.readouterr().err
