@@ -29,3 +29,17 @@ def layer_gradcheck(layer, x, training=False, input_grad=True):
         return out[0] if isinstance(out, list) else out
 
     return cr.gradcheck(forward, x, *current)
+
+
+def save_load_round_trip(layer, x, path):
+    """Predictions of Sequential([layer]) before and after model.save / load_model; a layer with
+    weights is trained one step first so that no weight keeps its initial value."""
+    from chainrule.models import Sequential, load_model
+
+    model = Sequential([layer])
+    model.compile(optimizer="adam", loss="mse")
+    target = model.predict(x)
+    if model.trainable_weights:
+        model.fit(x, target + 0.1, epochs=1, batch_size=len(x), verbose=0)
+    model.save(path)
+    return model.predict(x), load_model(path).predict(x)

@@ -6,7 +6,7 @@ import chainrule as cr
 from chainrule import layers, nn_ops
 from chainrule.models import Sequential
 from chainrule.utils import set_random_seed
-from layer_checks import layer_gradcheck
+from layer_checks import layer_gradcheck, save_load_round_trip
 
 
 def tensor(rng, *shape):
@@ -271,3 +271,15 @@ def test_small_cnn_learns_to_find_the_position_of_a_bump():
     model.fit(x[:200], y[:200], epochs=60, batch_size=20, verbose=0)
     loss, accuracy = model.evaluate(x[200:], y[200:])
     assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("make_layer, shape", [
+    (lambda: layers.Conv1D(3, 2, strides=2, padding="same", dilation_rate=1, activation="relu"), (6, 3)),
+    (lambda: layers.Conv2D(2, (2, 2), padding=1, activation="tanh", use_bias=False), (4, 4, 2)),
+    (lambda: layers.MaxPooling1D(2, padding="same"), (5, 3)), (lambda: layers.AveragePooling2D((2, 1)), (4, 4, 2)),
+    (lambda: layers.GlobalMaxPooling2D(), (3, 3, 2)), (lambda: layers.GlobalAveragePooling1D(), (5, 2)),
+    (lambda: layers.Reshape((2, -1)), (4, 3))])
+def test_conv_and_pooling_layers_survive_save_and_load(rng, tmp_path, make_layer, shape):
+    before, after = save_load_round_trip(make_layer(), rng.standard_normal((4,) + shape).astype(np.float32),
+                                         tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(after, before)

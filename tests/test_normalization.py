@@ -4,7 +4,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import layers, nn_ops
-from layer_checks import layer_gradcheck
+from layer_checks import layer_gradcheck, save_load_round_trip
 
 
 def tensor(rng, *shape):
@@ -123,3 +123,14 @@ def test_normalization_layers_config_round_trip_gives_the_same_output(rng, layer
     clone(x)
     clone.set_weights(layer.get_weights())
     np.testing.assert_array_equal(clone(x).data, out)
+
+
+@pytest.mark.parametrize("make_layer", [lambda: layers.BatchNormalization(momentum=0.5),
+                                        lambda: layers.LayerNormalization(center=False)])
+def test_normalization_layers_survive_save_and_load_with_their_moving_statistics(rng, tmp_path, make_layer):
+    layer = make_layer()
+    x = (rng.standard_normal((6, 3)) * 2 + 1).astype(np.float32)
+    before, after = save_load_round_trip(layer, x, tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(after, before)
+    if isinstance(layer, layers.BatchNormalization):
+        assert not np.allclose(layer.moving_mean.data, 0)

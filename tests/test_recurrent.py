@@ -6,7 +6,7 @@ import chainrule as cr
 from chainrule import layers, nn_ops
 from chainrule.models import Sequential
 from chainrule.utils import set_random_seed
-from layer_checks import layer_gradcheck
+from layer_checks import layer_gradcheck, save_load_round_trip
 
 
 def tensor(rng, *shape, scale=1.0):
@@ -264,3 +264,23 @@ def test_small_gru_learns_which_half_of_the_sequence_holds_the_spike():
     model.fit(x[:250], y[:250], epochs=40, batch_size=25, verbose=0)
     loss, accuracy = model.evaluate(x[250:], y[250:])
     assert accuracy >= 0.95
+
+
+@pytest.mark.parametrize("make_layer", [
+    lambda: layers.SimpleRNN(3, return_sequences=True), lambda: layers.GRU(3, go_backwards=True),
+    lambda: layers.LSTM(2, return_sequences=True, unit_forget_bias=False),
+    lambda: layers.Bidirectional(layers.GRU(2, return_sequences=True), merge_mode="sum")])
+def test_recurrent_layers_survive_save_and_load(rng, tmp_path, make_layer):
+    before, after = save_load_round_trip(make_layer(), rng.standard_normal((4, 5, 2)).astype(np.float32),
+                                         tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(after, before)
+
+
+def test_embedding_survives_save_and_load(rng, tmp_path):
+    from chainrule.models import Sequential, load_model
+
+    model = Sequential([layers.Embedding(6, 3), layers.GRU(2)])
+    x = rng.integers(0, 6, (4, 5))
+    before = model.predict(x)
+    model.save(tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(load_model(tmp_path / "model.safetensors").predict(x), before)
