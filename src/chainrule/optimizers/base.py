@@ -119,6 +119,8 @@ class Optimizer:
         self.iterations += 1
 
     def _check_positions(self, params):
+        """The same number of parameters every step; their shapes are checked against the
+        slots once, before the work buffers are allocated (first step, or after set_variables)."""
         if len(params) != len(self._slots):
             raise ValueError(f"params: this optimizer holds state for {len(self._slots)} parameters, got {len(params)}; "
                              "pass the same parameters in the same order every step")
