@@ -22,14 +22,10 @@ def load_digits():
     """scikit-learn's 8x8 digits: x float32 of shape (n, 64), pixel intensities 0..16
     scaled to [0, 1], y int64 labels 0..9; a fixed stratified split, 20% for testing."""
     from sklearn.datasets import load_digits as sklearn_digits
-    from sklearn.model_selection import train_test_split
 
     digits = sklearn_digits()
     x = (digits.data / 16.0).astype(numpy.float32)
-    y = digits.target.astype(numpy.int64)
-    x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=y)
-    return (x_train, y_train), (x_test, y_test)
+    return _stratified_split(x, digits.target.astype(numpy.int64), DIGITS_SPLIT_SEED)
 
 
 def cache_dir():
