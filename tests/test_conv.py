@@ -283,3 +283,8 @@ def test_conv_and_pooling_layers_survive_save_and_load(rng, tmp_path, make_layer
     before, after = save_load_round_trip(make_layer(), rng.standard_normal((4,) + shape).astype(np.float32),
                                          tmp_path / "model.safetensors")
     np.testing.assert_array_equal(after, before)
+
+
+def test_pool_rejects_an_unknown_kind(rng):
+    with pytest.raises(ValueError, match="'max', 'avg'|max, avg"):
+        nn_ops.pool(rng.standard_normal((1, 4, 1)), 2, kind="median")

@@ -185,14 +185,16 @@ def conv(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
 
 def conv1d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
     """1-D convolution: x (batch, steps, in), kernel (k, in, out) -> (batch, out_steps, out)."""
-    if tensor_like(kernel).ndim != 3:
+    kernel = tensor_like(kernel)
+    if kernel.ndim != 3:
         raise ValueError(f"conv1d: kernel must have shape (kernel_size, in_channels, out_channels), got {kernel.shape}")
     return conv(x, kernel, bias, strides, padding, dilation)
 
 
 def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
     """2-D convolution: x (batch, h, w, in), kernel (kh, kw, in, out) -> (batch, out_h, out_w, out)."""
-    if tensor_like(kernel).ndim != 4:
+    kernel = tensor_like(kernel)
+    if kernel.ndim != 4:
         raise ValueError(f"conv2d: kernel must have shape (kh, kw, in_channels, out_channels), got {kernel.shape}")
     return conv(x, kernel, bias, strides, padding, dilation)
 
@@ -245,17 +247,21 @@ class AvgPool(Function):
         return _crop_spatial(padded_grad, self.pads, self.x_shape)
 
 
+POOLS = {"max": MaxPool, "avg": AvgPool}
+
+
 def pool(x, pool_size, strides=None, padding="valid", kind="max", rank=1):
     """Max or average pooling over ``rank`` spatial axes of x (batch, *spatial, channels);
-    ``strides`` defaults to ``pool_size`` (as Keras)."""
+    ``kind`` 'max' or 'avg'; ``strides`` defaults to ``pool_size`` (as Keras)."""
+    if kind not in POOLS:
+        raise ValueError(f"pool: kind must be one of {', '.join(POOLS)}, got {kind!r}")
     x = tensor_like(x)
     expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
     if x.ndim != rank + 2:
         raise ValueError(f"{kind}_pool{rank}d: expected input of rank {rank + 2} {expected}, got shape {x.shape}")
     pool_size = normalize_tuple(pool_size, rank, "pool_size")
     strides = pool_size if strides is None else normalize_tuple(strides, rank, "strides")
-    primitive = {"max": MaxPool, "avg": AvgPool}[kind]
-    return primitive.apply(x, pool_size=pool_size, strides=strides, padding=check_padding(padding, rank))
+    return POOLS[kind].apply(x, pool_size=pool_size, strides=strides, padding=check_padding(padding, rank))
 
 
 # ----- normalization ---------------------------------------------------------
