@@ -14,6 +14,7 @@ loops over the time steps and calls its cell's fused step primitive
 (:class:`SimpleRNNStep`, :class:`GRUStep`, :class:`LSTMStep`) forward, then in
 reverse order backward: backpropagation through time.
 """
+import itertools
 import math
 import numbers
 
@@ -84,7 +85,7 @@ def _scatter_windows(window_grad, padded_shape, strides, dilation):
     kernel_size = window_grad.shape[1 + rank:1 + 2 * rank]
     grad = xp.zeros(padded_shape, dtype=window_grad.dtype)
     lead = (slice(None),) * (1 + rank)
-    for position in xp.ndindex(*kernel_size):
+    for position in itertools.product(*(range(k) for k in kernel_size)):
         target = tuple(slice(k * d, k * d + s * (o - 1) + 1, s)
                        for k, d, s, o in zip(position, dilation, strides, out))
         grad[(slice(None),) + target] += window_grad[lead + position]
