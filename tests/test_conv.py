@@ -227,9 +227,16 @@ def test_conv1d_layer_rejects_2d_input_naming_the_expected_layout_before_buildin
     assert not layer.built and layer.weights == []
 
 
-def test_conv1d_layer_rejects_a_kernel_larger_than_the_padded_input(rng):
+def test_conv1d_layer_rejects_a_kernel_larger_than_the_padded_input_before_building(rng):
+    layer = layers.Conv1D(2, 5)
     with pytest.raises(ValueError, match="larger than the padded input"):
-        layers.Conv1D(2, 5)(rng.standard_normal((1, 3, 1)))
+        layer(rng.standard_normal((1, 3, 1)))
+    assert layer.weights == []
+
+
+def test_pooling_layer_rejects_a_window_larger_than_the_input(rng):
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        layers.MaxPooling2D((3, 3))(rng.standard_normal((1, 2, 5, 1)))
 
 
 @pytest.mark.parametrize("kwargs, name", [(dict(filters=0, kernel_size=3), "filters"),

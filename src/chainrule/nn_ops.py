@@ -106,7 +106,7 @@ def _crop_spatial(grad, pads, shape):
     return grad[(slice(None),) + tuple(slice(before, before + n) for (before, _), n in zip(pads, shape[1:-1]))]
 
 
-def _spatial_pads(shape, kernel_size, strides, padding, dilation, name):
+def spatial_padding(shape, kernel_size, strides, padding, dilation, name):
     """Per-axis padding, checking that each padded axis holds at least one window."""
     pads = []
     for axis, (size, k, s, d) in enumerate(zip(shape[1:-1], kernel_size, strides, dilation)):
@@ -130,7 +130,7 @@ class Convolution(Function):
 
     def forward(self, x, kernel, bias=None, strides=(1,), padding="valid", dilation=(1,)):
         kernel_size = kernel.shape[:-2]
-        self.pads = _spatial_pads(x.shape, kernel_size, strides, padding, dilation, "convolution")
+        self.pads = spatial_padding(x.shape, kernel_size, strides, padding, dilation, "convolution")
         padded = _pad_spatial(x, self.pads)
         windows = _window_view(padded, kernel_size, strides, dilation)
         cols = windows.reshape(-1, math.prod(windows.shape[-1 - len(kernel_size):]))
@@ -206,7 +206,7 @@ class MaxPool(Function):
     (first) maximum, summed where windows overlap."""
 
     def forward(self, x, pool_size, strides, padding):
-        self.pads = _spatial_pads(x.shape, pool_size, strides, padding, (1,) * len(pool_size), "max_pool")
+        self.pads = spatial_padding(x.shape, pool_size, strides, padding, (1,) * len(pool_size), "max_pool")
         padded = _pad_spatial(x, self.pads, -xp.inf)
         windows = _window_view(padded, pool_size, strides, (1,) * len(pool_size))
         flat = windows.reshape(windows.shape[:-1 - len(pool_size)] + (-1, x.shape[-1]))
@@ -231,7 +231,7 @@ class AvgPool(Function):
     def forward(self, x, pool_size, strides, padding):
         rank = len(pool_size)
         ones = (1,) * rank
-        self.pads = _spatial_pads(x.shape, pool_size, strides, padding, ones, "average_pool")
+        self.pads = spatial_padding(x.shape, pool_size, strides, padding, ones, "average_pool")
         padded = _pad_spatial(x, self.pads)
         windows = _window_view(padded, pool_size, strides, ones)
         window_axes = tuple(range(1 + rank, 1 + 2 * rank))

@@ -32,6 +32,7 @@ class _Conv(Layer):
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
+        nn_ops.spatial_padding(input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate, self.name)
         self.kernel = self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
                                       self.kernel_initializer, regularizer=self.kernel_regularizer)
         if self.use_bias:

@@ -19,6 +19,7 @@ class _Pooling(Layer):
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
+        nn_ops.spatial_padding(input_shape, self.pool_size, self.strides, self.padding, (1,) * self.rank, self.name)
         self.built = True
 
     def call(self, inputs, training=False):
