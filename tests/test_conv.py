@@ -202,7 +202,7 @@ def test_conv1d_layer_kernel_has_the_keras_shape(rng):
     assert layer.kernel.shape == (5, 3, 4) and layer.bias.shape == (4,)
 
 
-def test_conv1d_layer_output_equals_the_primitive_plus_activation(rng):
+def test_conv1d_layer_output_is_the_activation_of_the_loop_reference(rng):
     layer = layers.Conv1D(2, 3, strides=2, activation="relu", dtype="float64")
     x = rng.standard_normal((2, 9, 3))
     out = layer(x)
