@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import activations, optimizers
 from .explain.command import add_explain_command
+from .explain.plots import plot_history
 
 EXIT_USAGE = 2
 DATASET_NAMES = ("digits", "xor", "moons", "csv:PATH")
@@ -141,7 +142,7 @@ def run_train(args):
 
     args.out.mkdir(parents=True, exist_ok=True)
     model.save(str(args.out / "model.safetensors"))
-    plot_curves(history.history, args.out / "curves.png")
+    plot_history(history, args.out / "curves.png")
     metrics = {
         "dataset": name if path is None else f"csv:{path}", "test_accuracy": float(test_accuracy),
         "test_loss": float(test_loss), "train_seconds": round(seconds, 3), "classes": classes,
@@ -150,27 +151,6 @@ def run_train(args):
     }
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"wrote {args.out / 'model.safetensors'}, {args.out / 'curves.png'}, {args.out / 'metrics.json'}")
-
-
-def plot_curves(history, path):
-    """Loss and accuracy per epoch, training and test, side by side in one PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.5), constrained_layout=True)
-    for axis, metric in zip(axes, ("loss", "accuracy")):
-        for key, label in ((metric, "training"), (f"val_{metric}", "test")):
-            if key in history:
-                epochs = range(1, len(history[key]) + 1)
-                axis.plot(epochs, history[key], label=label)
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(metric)
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
 
 
 # ----- predict -------------------------------------------------------------------------------------
