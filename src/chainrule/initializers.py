@@ -46,6 +46,21 @@ class Constant(Initializer):
         return {"value": self.value}
 
 
+class RandomUniform(Initializer):
+    """U(minval, maxval), each entry drawn independently."""
+
+    def __init__(self, minval=-0.05, maxval=0.05):
+        if not minval < maxval:
+            raise ValueError(f"RandomUniform: expected minval < maxval, got minval={minval!r}, maxval={maxval!r}")
+        self.minval, self.maxval = float(minval), float(maxval)
+
+    def __call__(self, shape, dtype="float32"):
+        return rng().uniform(self.minval, self.maxval, size=shape).astype(dtype)
+
+    def get_config(self):
+        return {"minval": self.minval, "maxval": self.maxval}
+
+
 class _VarianceScaling(Initializer):
     """Uniform on [-limit, limit] with limit = sqrt(3 * scale / fan), or normal with
     std = sqrt(scale / fan) (truncated at 2 std, as Keras)."""
@@ -99,7 +114,7 @@ class LecunUniform(_VarianceScaling):
 
 
 _BY_NAME = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant,
+    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_uniform": RandomUniform,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
