@@ -31,20 +31,18 @@ class _Pooling(Layer):
                 "padding": self.padding if isinstance(self.padding, str) else list(self.padding)}
 
 
-class MaxPooling1D(_Pooling):
-    rank, kind = 1, "max"
+def _max_and_average(base, name):
+    """The four concrete layers of ``base``: max and average over 1 and 2 spatial axes.
+    ``name`` is formatted with kind ('Max' or 'Average') and rank (1 or 2)."""
+    for kind, title in (("max", "Max"), ("avg", "Average")):
+        for rank in (1, 2):
+            class_name = name.format(kind=title, rank=rank)
+            doc = f"{title} over {rank} spatial {'axis' if rank == 1 else 'axes'}: {base.__doc__}"
+            yield type(base)(class_name, (base,), {"rank": rank, "kind": kind, "__doc__": doc,
+                                                   "__module__": __name__, "__qualname__": class_name})
 
 
-class MaxPooling2D(_Pooling):
-    rank, kind = 2, "max"
-
-
-class AveragePooling1D(_Pooling):
-    rank, kind = 1, "avg"
-
-
-class AveragePooling2D(_Pooling):
-    rank, kind = 2, "avg"
+MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D = _max_and_average(_Pooling, "{kind}Pooling{rank}D")
 
 
 class _GlobalPooling(Layer):
@@ -63,20 +61,8 @@ class _GlobalPooling(Layer):
         return inputs.max(axis=axes) if self.kind == "max" else inputs.mean(axis=axes)
 
 
-class GlobalMaxPooling1D(_GlobalPooling):
-    rank, kind = 1, "max"
-
-
-class GlobalMaxPooling2D(_GlobalPooling):
-    rank, kind = 2, "max"
-
-
-class GlobalAveragePooling1D(_GlobalPooling):
-    rank, kind = 1, "avg"
-
-
-class GlobalAveragePooling2D(_GlobalPooling):
-    rank, kind = 2, "avg"
+GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D = _max_and_average(
+    _GlobalPooling, "Global{kind}Pooling{rank}D")
 
 
 __all__ = ["AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
