@@ -103,7 +103,7 @@ def chain(model, x, y, layer=0, index=(0, 0), names=None):
     """
     run = trace_batch(model, x, y, names=names)
     records = run.layers
-    if any(r.kernel is None for r in records):
+    if len(run.dense_layers) != len(records):
         raise ValueError("chain: expects a model made only of Dense layers (each with a kernel), got "
                          + ", ".join(f"{r.name} ({r.activation})" for r in records))
     if not isinstance(layer, int) or not 0 <= layer < len(records):

@@ -4,8 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tensor import Tensor
-from .trace import float64, loss_value
+from .trace import float64, loss_value, named_weights
 
 
 @dataclass
@@ -60,52 +59,91 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
         rtol = 1e-6 if recorded_dtype == np.float64 else 1e-3
     if atol is None:
         atol = 1e-9 if recorded_dtype == np.float64 else 1e-6
-    model, x, y = trace.model, np.asarray(trace.x, dtype=np.float64), trace.y
-    if y.dtype.kind == "f":
-        y = y.astype(np.float64)
-    n = len(x)
+    model, x, y = trace.model, _float64(trace.x), _float64(trace.y)
+    loss = lambda: loss_value(model, x, y)  # noqa: E731
     rows = []
 
-    def compare(record, quantity, index, numeric):
-        recorded = float(getattr(record, quantity if quantity == "delta" else f"grad_{quantity}")[index])
+    def compare(record, quantity, index, recorded, numeric):
+        recorded = float(recorded[index])
         ok = abs(recorded - numeric) <= atol + rtol * abs(numeric)
         rows.append(CheckRow(record.name, quantity, index, recorded, numeric, ok))
 
     with float64(model):
         for layer, record in zip(model.layers, trace.layers):
-            for quantity in ("kernel", "bias"):
-                if getattr(record, quantity) is None:
-                    continue
-                values = getattr(layer, quantity).data
+            named = named_weights(layer)
+            for name, gradient in record.grads.items():
+                values = named[name].data
                 for index in np.ndindex(*values.shape):
-                    compare(record, quantity, index, _derivative(values, index, eps, lambda: loss_value(model, x, y)))
-            if record.delta is None or record.kernel is None:
+                    compare(record, name, index, gradient, _derivative(_entry_mover(values, index), eps, loss))
+            if record.delta is None:
                 continue
-            with _bias_present(layer) as bias:
-                for s, j in np.ndindex(*record.delta.shape):
-                    single = lambda: loss_value(model, x[s:s + 1], y[s:s + 1])  # noqa: E731
-                    compare(record, "delta", (s, j), _derivative(bias.data, (j,), eps, single) / n)
+            with _z_nudged(layer, record.delta.shape) as nudge:
+                for index in np.ndindex(*record.delta.shape):
+                    compare(record, "delta", index, record.delta,
+                            _derivative(lambda step: nudge.update(index=index, step=step), eps, loss))
     return CheckReport(rows)
 
 
-def _derivative(values, index, eps, loss):
-    original = values[index]
-    values[index] = original + eps
+def _float64(values):
+    return values.astype(np.float64) if values.dtype.kind == "f" else values
+
+
+def _derivative(move, eps, loss):
+    """(L(+eps) - L(-eps)) / (2 eps), ``move(step)`` putting the quantity at its value + step."""
+    move(eps)
     plus = loss()
-    values[index] = original - eps
+    move(-eps)
     minus = loss()
-    values[index] = original
+    move(0.0)
     return (plus - minus) / (2 * eps)
 
 
+def _entry_mover(values, index):
+    """move(step): values[index] <- its original value + step."""
+    original = values[index]
+
+    def move(step):
+        values[index] = original + step
+    return move
+
+
+class _NudgingRecords(dict):
+    """A layer's records that add ``step`` to z[index] as the layer records z."""
+
+    def __init__(self, nudge):
+        super().__init__()
+        self.nudge = nudge
+
+    def __setitem__(self, key, tensor):
+        super().__setitem__(key, _nudged(tensor, self.nudge) if key == "z" else tensor)
+
+
+def _nudged(tensor, nudge):
+    """The batch's z moved by step at index (a forward pass on other shapes, e.g. the model's probe of its
+    output shape, is left alone)."""
+    if nudge["step"] and tensor.shape == nudge["shape"]:
+        data = tensor.data.copy()
+        data[nudge["index"]] += nudge["step"]
+        tensor.data = data
+    return tensor
+
+
 @contextlib.contextmanager
-def _bias_present(layer):
-    """The layer's bias; a layer built without one gets a zero bias for the duration (z moves with it)."""
-    if layer.bias is not None:
-        yield layer.bias
-        return
-    layer.bias = Tensor(np.zeros(layer.kernel.shape[1]))
+def _z_nudged(layer, shape):
+    """While open, the dict yielded ({"index", "step"}) moves z[index] of ``layer`` by step in every
+    forward pass where z has ``shape``; z is the tensor the trace took the delta of: the recorded z,
+    else the output."""
+    nudge = {"index": None, "step": 0.0, "shape": tuple(shape)}
+    previous = layer._records
+
+    def call(inputs, training=False):
+        layer._records = records = _NudgingRecords(nudge)
+        output = type(layer).call(layer, inputs, training=training)
+        return output if "z" in records else _nudged(output, nudge)
+
+    layer.call = call
     try:
-        yield layer.bias
+        yield nudge
     finally:
-        layer.bias = None
+        del layer.call
+        layer._records = previous

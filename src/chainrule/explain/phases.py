@@ -5,11 +5,15 @@ output delta: delta_o = dL/dz_o  (= dL/do * f'(z_o), or (o - y)/n when fused)
 delta rule:   delta_j = (sum_k delta_next_k w_jk) * f'(z_j)
 gradients:    dL/dw_ij = a_prev_i delta_j (summed over the batch),  dL/db_j = delta_j
 update:       w <- w - lr dL/dw
-Large networks are shown in part (the first units and samples); to_json holds everything.
+A stack of Dense layers is shown unit by unit (large ones in part: the first units and
+samples). Any other network (convolution, pooling, normalization, recurrent, embedding
+layers) is shown layer by layer, each array as its shape, norm and first values.
 """
 
+import numpy as np
+
 from . import derivatives as D
-from .render import Table, number
+from .render import Table, number, summary
 
 MAX_UNITS = 16
 MAX_SAMPLES = 4
@@ -18,6 +22,9 @@ MAX_EXPANDED = 4  # terms written out in a sum
 
 def trace_tables(trace, learning_rate=None, precision=6):
     fmt = lambda value: number(value, precision)  # noqa: E731
+    rate = trace.learning_rate if learning_rate is None else learning_rate
+    if not _unit_by_unit(trace):
+        return _layer_tables(trace, rate, fmt)
     dense = trace.dense_layers
     if len(dense) != len(trace.layers):
         skipped = ", ".join(r.name for r in trace.layers if r.kernel is None)
@@ -29,9 +36,54 @@ def trace_tables(trace, learning_rate=None, precision=6):
     deltas = context.delta_rule if not note else context.deltas   # the rule's terms need consecutive Dense layers
     tables += [deltas(l) for l in range(len(dense) - 1, 0, -1)]
     tables.append(context.gradients())
-    rate = trace.learning_rate if learning_rate is None else learning_rate
     if rate is not None:
         tables.append(context.update(rate))
+    return tables
+
+
+def _unit_by_unit(trace):
+    """Whether every layer with weights is a Dense layer on flat inputs, and the output is (batch, units)."""
+    dense = {id(r) for r in trace.dense_layers}
+    return bool(dense) and trace.output.ndim == 2 and all(id(r) in dense for r in trace.layers if r.grads)
+
+
+def _layer_tables(trace, rate, fmt):
+    """The phases layer by layer, for any network."""
+    cell = lambda values: summary(values, fmt)  # noqa: E731
+    kinds = {layer.name: type(layer).__name__ for layer in trace.model.layers}
+    forward = Table("Forward pass: z = the layer's pre-activation (its output where it has none), a = f(z)",
+                    ["layer", "kind", "z", "a"], notes=[f"input x: {cell(trace.x)}"])
+    for l, record in enumerate(trace.layers, start=1):
+        kind = kinds[record.name]
+        if record.activation != kind.lower():
+            kind += f" ({record.activation})"
+        forward.rows.append([f"{l}: {record.name}", kind, "= a" if record.z is record.a else cell(record.z),
+                             cell(record.a)])
+    forward.notes.append(f"loss L = {fmt(trace.loss)} ({D.compiled_loss(trace.model).name})")
+    backward = Table("Backward pass, output to input: δ = dL/dz (dL/da where z = a)",
+                     ["layer", "‖δ‖", "max |δ|", "δ"])
+    for l, record in reversed(list(enumerate(trace.layers, start=1))):
+        if record.delta is None:
+            backward.rows.append([f"{l}: {record.name}", "-", "-", "not reached by the backward pass"])
+        else:
+            backward.rows.append([f"{l}: {record.name}", fmt(np.linalg.norm(record.delta)),
+                                  fmt(np.abs(record.delta).max(initial=0)), cell(record.delta)])
+    gradients = Table("Gradients: dL/dweight for every weight", ["layer", "weight", "‖weight‖", "‖dL/dweight‖",
+                                                                  "dL/dweight"])
+    for l, record in enumerate(trace.layers, start=1):
+        for name, gradient in record.grads.items():
+            gradients.rows.append([f"{l}: {record.name}", name, fmt(np.linalg.norm(record.weights[name])),
+                                   fmt(np.linalg.norm(gradient)), cell(gradient)])
+    tables = [forward, backward, gradients]
+    if rate is not None:
+        step = trace.step(rate)
+        update = Table(f"Update: w <- w - {fmt(rate)} · dL/dw", ["layer", "weight", "before", "after"])
+        for l, (record, after) in enumerate(zip(trace.layers, step.weights), start=1):
+            for name, value in after.items():
+                update.rows.append([f"{l}: {record.name}", name, cell(record.weights[name]), cell(value)])
+        update.notes.append(f"next forward pass: output {cell(trace.output)} -> {cell(step.trace.output)}; "
+                            f"loss {fmt(trace.loss)} -> {fmt(step.trace.loss)}")
+        tables.append(update)
     return tables
 
 

@@ -1,6 +1,8 @@
 """Tables, rendered as rich tables in a terminal or as markdown: one description, two renderings."""
 from dataclasses import dataclass, field
 
+import numpy as np
+
 
 @dataclass
 class Table:
@@ -12,6 +14,21 @@ class Table:
 
 def number(value, precision=6):
     return f"{float(value):.{precision}g}"
+
+
+MAX_SHOWN = 4
+
+
+def summary(values, fmt=number):
+    """An array in one cell: all its values when there are at most ``MAX_SHOWN``, else its shape,
+    norm and first values; a list of arrays (a layer with several outputs) one after the other."""
+    if isinstance(values, list):
+        return "; ".join(summary(v, fmt) for v in values)
+    flat = np.ravel(values)
+    listed = ", ".join(fmt(v) for v in flat[:MAX_SHOWN])
+    if flat.size <= MAX_SHOWN:
+        return f"[{listed}]"
+    return f"{tuple(np.shape(values))} ‖·‖ {fmt(np.linalg.norm(flat))}: [{listed}, …]"
 
 
 def _cell(value):

@@ -1,19 +1,24 @@
 """One forward and backward pass, layer by layer, with the numbers the engine itself computes.
 
 ``trace(model, x, y)`` runs ``model.compute_loss`` (the path ``fit`` takes),
-keeps each layer's pre-activation z with ``retain_grad()``, calls
-``backward()`` once and reads, per layer,
+keeps each layer's z with ``retain_grad()``, calls ``backward()`` once and reads,
+per layer,
 
     z = a_prev @ W + b,   a = f(z),
     delta = dL/dz                      (z.grad, from the reverse sweep),
     dL/dW = a_prev^T @ delta,  dL/db = sum over the batch of delta   (W.grad, b.grad).
+
+z is the pre-activation a layer records (Dense, Conv, the input projection of a
+recurrent layer); a layer that records none (pooling, normalization, Flatten,
+Embedding, Bidirectional...) has a = z, so its delta is dL/d(output). Every weight
+the backward pass reaches has its gradient in the record's ``grads``.
 
 Nothing is recomputed by a second implementation: the deltas and gradients are
 the adjoints the graph produced, so they are the ones an optimizer would apply.
 """
 import contextlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -25,18 +30,26 @@ from .symbols import Symbols
 
 @dataclass
 class LayerRecord:
-    """One layer's share of the pass; weight fields are None for a layer without weights."""
+    """One layer's share of the pass.
+
+    ``weights`` and ``grads`` map each weight's name ("kernel", "recurrent_kernel",
+    "gamma", "forward_gru/kernel"...) to its value and dL/dweight; ``kernel``,
+    ``bias``, ``grad_kernel`` and ``grad_bias`` are the entries named "kernel" and
+    "bias" (the same arrays), None for a layer without them.
+    """
 
     name: str
     activation: str
     inputs: np.ndarray       # a_prev, the layer's input
-    z: np.ndarray            # pre-activation (None for a layer that records none)
+    z: np.ndarray            # pre-activation; the output itself (``z is a``) for a layer that records none
     a: np.ndarray            # the layer's output
     delta: np.ndarray        # dL/dz
     kernel: np.ndarray = None
     bias: np.ndarray = None
     grad_kernel: np.ndarray = None  # a_prev^T @ delta
     grad_bias: np.ndarray = None    # delta summed over the batch
+    weights: dict = field(default_factory=dict)
+    grads: dict = field(default_factory=dict)
 
 
 class Step(NamedTuple):
@@ -50,10 +63,12 @@ def trace(model, x, y, learning_rate=None, names=None):
     """Trace one batch through ``model`` (built and compiled): a :class:`Trace`.
 
     The pass runs in inference mode (``training=False``: no dropout), in the
-    dtype of the model's weights. ``learning_rate`` (default: the compiled
-    optimizer's when it is plain SGD) is used by ``step`` and the update phase of
-    the renderings; ``names`` overrides symbols (see :class:`Symbols`). The
-    model's weights and their ``.grad`` are left as they were.
+    dtype of the model's weights. Floating inputs enter as leaves that require a
+    gradient, so a first layer without weights (Flatten, Dropout) gets its delta
+    too. ``learning_rate`` (default: the compiled optimizer's when it is plain SGD)
+    is used by ``step`` and the update phase of the renderings; ``names``
+    overrides symbols (see :class:`Symbols`). The model's weights and their
+    ``.grad`` are left as they were.
     """
     if not model.weights:
         loss_value(model, x, y)   # a model given no input shape builds its weights on the first batch
@@ -61,7 +76,7 @@ def trace(model, x, y, learning_rate=None, names=None):
     with _recording(layers) as captured, _grads_set_aside(model.weights), default_dtype(model.weights[0].dtype):
         loss = model.compute_loss(x, y, training=False)
         for records in captured:
-            z = records.get("z")
+            z = _z(records)
             if z is not None and z.requires_grad:
                 z.retain_grad()
         loss.backward()
@@ -102,6 +117,8 @@ def _recording(layers):
 
 def _capturing(call, records):
     def wrapped(inputs, training=False):
+        if isinstance(inputs, Tensor) and not inputs.requires_grad and inputs.dtype.kind == "f":
+            inputs = Tensor(inputs.data, requires_grad=True)
         output = call(inputs, training=training)
         records["input"], records["output"] = inputs, output
         return output
@@ -132,23 +149,44 @@ def _grads_set_aside(weights):
             w.grad = grad
 
 
+def _z(records):
+    """The tensor whose gradient is the layer's delta: its pre-activation z, else its output (a = z)."""
+    z = records.get("z", records.get("output"))
+    return z if isinstance(z, Tensor) else None
+
+
+def named_weights(layer):
+    """The weights of ``layer`` (its sublayers' included) that take a gradient, by name without the layer's."""
+    prefix = f"{layer.name}/"
+    return {name[len(prefix):] if name.startswith(prefix) else name: weight
+            for name, weight, _ in layer._weight_entries() if weight.requires_grad}
+
+
+def _values(value):
+    return value.data.copy() if isinstance(value, Tensor) else [_values(v) for v in value]
+
+
 def _layer_record(layer, seen):
     if "output" not in seen:
         raise ValueError(f"trace: layer {layer.name!r} was not called by model.compute_loss")
-    z = seen.get("z")
-    kernel, bias = getattr(layer, "kernel", None), getattr(layer, "bias", None)
+    output, z = _values(seen["output"]), _z(seen)
     activation = getattr(layer, "activation", None)
+    named = named_weights(layer)
+    weights = {name: weight.data.copy() for name, weight in named.items()}
+    grads = {name: _grad(weight) for name, weight in named.items()}
     return LayerRecord(
         name=layer.name,
         activation=_activation_name(activation) if activation is not None else type(layer).__name__.lower(),
-        inputs=seen["input"].data.copy(),
-        z=None if z is None else z.data.copy(),
-        a=seen["output"].data.copy(),
+        inputs=_values(seen["input"]),
+        z=output if z is None or z is seen["output"] else z.data.copy(),
+        a=output,
         delta=None if z is None or z.grad is None else np.array(z.grad),
-        kernel=None if kernel is None else kernel.data.copy(),
-        bias=None if bias is None else bias.data.copy(),
-        grad_kernel=_grad(kernel),
-        grad_bias=_grad(bias))
+        kernel=weights.get("kernel"),
+        bias=weights.get("bias"),
+        grad_kernel=grads.get("kernel"),
+        grad_bias=grads.get("bias"),
+        weights=weights,
+        grads=grads)
 
 
 def _activation_name(activation):
@@ -160,18 +198,17 @@ def _activation_name(activation):
 
 
 def _grad(weight):
-    if weight is None:
-        return None
     return np.zeros_like(weight.data) if weight.grad is None else np.array(weight.grad)
 
 
 @contextlib.contextmanager
 def _weights_replaced(layers, values):
-    """Temporarily give each layer's kernel and bias the arrays in ``values`` (a dict per layer)."""
+    """Temporarily give each layer's weights the arrays in ``values`` (a dict name -> array per layer)."""
     saved = []
     for layer, new in zip(layers, values):
+        named = named_weights(layer)
         for key, array in new.items():
-            weight = getattr(layer, key)
+            weight = named[key]
             saved.append((weight, weight.data))
             weight.data = np.asarray(array, dtype=weight.data.dtype)
     try:
@@ -202,8 +239,10 @@ class Trace:
 
     @property
     def dense_layers(self):
-        """The records of layers with a kernel (numbered 1, 2, ... in the symbols)."""
-        return [r for r in self.layers if r.kernel is not None]
+        """The records of layers with a kernel of shape (in, units) on inputs (batch, in): Dense layers
+        on flat inputs (numbered 1, 2, ... in the symbols)."""
+        return [r for r in self.layers if r.kernel is not None and r.kernel.ndim == 2
+                and isinstance(r.inputs, np.ndarray) and r.inputs.ndim == 2 and r.z.ndim == 2]
 
     # ----- one gradient descent step ---------------------------------------
     def _rate(self, learning_rate):
@@ -213,17 +252,10 @@ class Trace:
         return float(rate)
 
     def updated_weights(self, learning_rate=None):
-        """Per layer, the weights after W <- W - lr dL/dW (empty dict for a layer without weights)."""
+        """Per layer, the weights after W <- W - lr dL/dW, by name (empty dict for a layer without weights)."""
         rate = self._rate(learning_rate)
-        updated = []
-        for record in self.layers:
-            new = {}
-            if record.kernel is not None:
-                new["kernel"] = record.kernel - rate * record.grad_kernel
-            if record.bias is not None:
-                new["bias"] = record.bias - rate * record.grad_bias
-            updated.append(new)
-        return updated
+        return [{name: value - rate * record.grads[name] for name, value in record.weights.items()}
+                for record in self.layers]
 
     def step(self, learning_rate=None):
         """One step of gradient descent: ``Step(weights, trace)``, the updated weights and the
@@ -238,9 +270,9 @@ class Trace:
     def check(self, eps=1e-6, rtol=None, atol=None):
         """Compare every delta and gradient with central finite differences of the loss in float64.
 
-        dL/dW[i, j] ~ (L(W + eps e_ij) - L(W - eps e_ij)) / (2 eps), the same for b; and
-        delta[s, j] = dL/dz[s, j] ~ (1/n) d L(sample s alone)/d b_j, since each loss is
-        the batch mean of per-sample losses and z[s, j] moves with b_j one for one.
+        dL/dW[i] ~ (L(W + eps e_i) - L(W - eps e_i)) / (2 eps) for every entry i of every
+        weight in ``grads``; delta[i] = dL/dz[i] ~ (L(z + eps e_i) - L(z - eps e_i)) / (2 eps),
+        with z nudged where the layer hands it to the trace, for every entry of every delta.
         Returns a :class:`CheckReport` (truthy when every value agrees).
         """
         from .check import check_trace
@@ -260,14 +292,15 @@ class Trace:
         return render.markdown(self.tables(learning_rate, precision))
 
     def to_dict(self):
+        """Every number of the trace; an array of more than ``MAX_JSON_VALUES`` values is summarised
+        as its shape, norm, range and first values."""
         return {
             "loss": self.loss,
-            "inputs": self.x.tolist(),
-            "targets": self.y.tolist(),
-            "output": self.output.tolist(),
+            "inputs": _listed(self.x),
+            "targets": _listed(self.y),
+            "output": _listed(self.output),
             "learning_rate": self.learning_rate,
-            "layers": [{key: (value.tolist() if isinstance(value, np.ndarray) else value)
-                        for key, value in vars(record).items()} for record in self.layers],
+            "layers": [{key: _listed(value) for key, value in vars(record).items()} for record in self.layers],
         }
 
     def to_json(self, indent=2):
@@ -275,6 +308,24 @@ class Trace:
 
     def __repr__(self):
         return f"<Trace loss={self.loss:.6g} layers={[r.name for r in self.layers]}>"
+
+
+MAX_JSON_VALUES = 1024
+
+
+def _listed(value):
+    """``value`` as JSON-ready lists and dicts, arrays over ``MAX_JSON_VALUES`` values summarised."""
+    if isinstance(value, dict):
+        return {key: _listed(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [_listed(v) for v in value]
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.size <= MAX_JSON_VALUES:
+        return value.tolist()
+    flat = value.ravel()
+    return {"shape": list(value.shape), "norm": float(np.linalg.norm(flat)), "min": float(flat.min()),
+            "max": float(flat.max()), "first": flat[:8].tolist()}
 
 
 @contextlib.contextmanager
