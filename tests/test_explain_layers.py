@@ -227,3 +227,18 @@ def test_json_summarises_arrays_of_more_than_1024_values(rng, float64):
     assert data["inputs"]["first"] == pytest.approx(x.ravel()[:8].tolist())
     assert data["layers"][1]["grads"]["kernel"]["shape"] == [1200, 1]
     assert data["layers"][1]["grads"]["bias"] == pytest.approx(data["layers"][1]["grad_bias"])
+
+
+def test_cli_explains_and_checks_a_saved_convolutional_model(tmp_path, capsys):
+    from chainrule.cli import main
+
+    set_random_seed(0)
+    model = Sequential([layers.Conv1D(2, 2, activation="tanh", input_shape=(4, 1)), layers.GlobalMaxPooling1D(),
+                        layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    model.save(str(tmp_path / "model.safetensors"))
+    status = main(["explain", "--model", str(tmp_path / "model.safetensors"), "--input", "0.5,-1,0,2;1,2,-1,0",
+                   "--target", "1;0", "--check", "--format", "markdown", "--learning-rate", "0.5"])
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "| 1: conv1d" in out and "### Backward pass" in out and "check passed" in out

@@ -64,7 +64,8 @@ def add_explain_command(subparsers):
     what.add_argument("--modes", action="store_true",
                       help="full gradient by forward accumulation (one pass per parameter) vs backpropagation")
     what.add_argument("--list", action="store_true", help="list the shipped examples")
-    parser.add_argument("--input", type=rows_argument, help="with --model: the input samples, e.g. 0.05,0.10")
+    parser.add_argument("--input", type=rows_argument, help="with --model: the input samples, e.g. 0.05,0.10 "
+                        "(each row reshaped to the model's input shape, e.g. steps x channels)")
     parser.add_argument("--target", type=rows_argument, help="with --model: the targets, e.g. 0.01,0.99")
     parser.add_argument("--loss", help="with --model: the loss, when the saved model was not compiled")
     parser.add_argument("--learning-rate", type=positive_float,
@@ -127,7 +128,11 @@ def _model_trace(args):
         model.compile(optimizer=model.optimizer or "sgd", loss=args.loss)
     if model.loss is None:
         raise ValueError(f"{args.model}: the saved model has no loss; pass --loss")
-    return trace(model, np.array(args.input), np.array(args.target), args.learning_rate)
+    x = np.array(args.input)
+    sample_shape = model._input_shape
+    if sample_shape is not None and x.shape[1:] != sample_shape and x.shape[1] == np.prod(sample_shape):
+        x = x.reshape(len(x), *sample_shape)   # flat rows for a model over sequences or images
+    return trace(model, x, np.array(args.target), args.learning_rate)
 
 
 def _print_trace(run, heading, output_format):
