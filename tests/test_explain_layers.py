@@ -242,3 +242,18 @@ def test_cli_explains_and_checks_a_saved_convolutional_model(tmp_path, capsys):
     assert status == 0
     out = capsys.readouterr().out
     assert "| 1: conv1d" in out and "### Backward pass" in out and "check passed" in out
+
+
+def test_plot_network_summarises_a_network_with_other_layers_layer_by_layer(tmp_path, rng, float64):
+    from PIL import Image
+
+    from chainrule.explain import animate, plot_network, plots
+
+    set_random_seed(0)
+    model, x, y = conv2d_batchnorm_model(rng)
+    run = trace(model, x, y)
+    assert plots._Layout(run).summarised
+    with Image.open(plot_network(run, tmp_path / "network.png")) as image:
+        assert image.size == plots.NETWORK_SIZE
+    with Image.open(animate(run, tmp_path / "passes.gif")) as image:
+        assert image.n_frames == 2 * len(run.layers) + 1

@@ -23,7 +23,7 @@ MAX_EXPANDED = 4  # terms written out in a sum
 def trace_tables(trace, learning_rate=None, precision=6):
     fmt = lambda value: number(value, precision)  # noqa: E731
     rate = trace.learning_rate if learning_rate is None else learning_rate
-    if not _unit_by_unit(trace):
+    if not trace.unit_by_unit:
         return _layer_tables(trace, rate, fmt)
     dense = trace.dense_layers
     if len(dense) != len(trace.layers):
@@ -39,12 +39,6 @@ def trace_tables(trace, learning_rate=None, precision=6):
     if rate is not None:
         tables.append(context.update(rate))
     return tables
-
-
-def _unit_by_unit(trace):
-    """Whether every layer with weights is a Dense layer on flat inputs, and the output is (batch, units)."""
-    dense = {id(r) for r in trace.dense_layers}
-    return bool(dense) and trace.output.ndim == 2 and all(id(r) in dense for r in trace.layers if r.grads)
 
 
 def _layer_tables(trace, rate, fmt):

@@ -1,7 +1,8 @@
 """Pictures of backpropagation (matplotlib, Agg backend): the network, its passes, training curves.
 
-Networks up to 6 layers of weights and 16 units per layer are drawn unit by unit;
-larger ones are summarised, one row of bars per layer. Every figure has a fixed size in
+Stacks of Dense layers up to 6 layers of weights and 16 units per layer are drawn unit
+by unit; larger ones, and networks with other layers (convolution, recurrent...), are
+summarised, one row of bars per layer. Every figure has a fixed size in
 pixels (the ``*_SIZE`` constants), so files are the same size whatever the network.
 """
 import numpy as np
@@ -41,9 +42,10 @@ class _Layout:
 
     def __init__(self, trace):
         self.dense = trace.dense_layers
-        self.widths = [self.dense[0].kernel.shape[0]] + [r.kernel.shape[1] for r in self.dense]
+        self.widths = [self.dense[0].kernel.shape[0]] + [r.kernel.shape[1] for r in self.dense] if self.dense else []
         self.symbols = trace.symbols
-        self.summarised = len(self.dense) > MAX_DRAWN_LAYERS or max(self.widths) > MAX_DRAWN_UNITS
+        self.summarised = (not trace.unit_by_unit or len(self.dense) > MAX_DRAWN_LAYERS
+                           or max(self.widths) > MAX_DRAWN_UNITS)
 
     def position(self, layer, unit):
         count = self.widths[layer]
@@ -145,25 +147,43 @@ def _colorbars(fig, ax, norms, labels):
 
 
 def _summary(ax, trace, phase):
-    """For networks too large to draw unit by unit: one row per layer, with the size of its numbers."""
-    dense = trace.dense_layers
-    labels = [f"{l}: {r.name} ({r.activation}, {r.kernel.shape[1]} units)" for l, r in enumerate(dense, start=1)]
-    rows = np.arange(len(dense))
+    """For networks not drawn unit by unit: one row per layer, with the size of its numbers
+    (the norms of all of a layer's weights together; 0 for a layer without weights)."""
+    from matplotlib.ticker import NullFormatter
+
+    records = trace.layers
+    kinds = {layer.name: type(layer).__name__ for layer in trace.model.layers}
+    labels = [f"{l}: {r.name}\n{kinds[r.name] if r.activation == kinds[r.name].lower() else r.activation}, "
+              f"{_shape_text(r.a)}" for l, r in enumerate(records, start=1)]
+    rows = np.arange(len(records))
     if phase == "forward":
-        series = (("mean |a|", [np.mean(np.abs(r.a)) for r in dense]),
-                  ("||W||", [np.linalg.norm(r.kernel) for r in dense]))
+        series = (("mean |a|", [np.mean(np.abs(r.a)) for r in records]),
+                  ("||W||", [_norm(r.weights.values()) for r in records]))
     else:
-        series = (("||δ||", [np.linalg.norm(r.delta) for r in dense]),
-                  ("||dL/dW||", [np.linalg.norm(r.grad_kernel) for r in dense]))
+        series = (("||δ||", [0.0 if r.delta is None else np.linalg.norm(r.delta) for r in records]),
+                  ("||dL/dW||", [_norm(r.grads.values()) for r in records]))
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())   # minor labels overlap when the range is under a decade
     height = 0.38
     for k, (name, values) in enumerate(series):
-        ax.barh(rows + (k - 0.5) * height, np.maximum(values, 1e-30), height=height, label=name)
-    ax.set_yticks(rows, labels, fontsize=7 if len(dense) <= 24 else 5)
+        drawn = np.asarray(values) > 0     # a layer without weights has no bar
+        ax.barh(rows[drawn] + (k - 0.5) * height, np.asarray(values)[drawn], height=height, label=name)
+    ax.set_yticks(rows, labels, fontsize=7 if len(records) <= 24 else 5)
     ax.invert_yaxis()
     ax.tick_params(axis="x", labelsize=7)
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(axis="x", alpha=0.3)
+
+
+def _shape_text(values):
+    shape = np.shape(values)[1:]
+    if len(shape) == 1:
+        return f"{shape[0]} unit" + ("s" if shape[0] != 1 else "")
+    return " x ".join(map(str, shape))
+
+
+def _norm(arrays):
+    return float(np.sqrt(sum(np.sum(np.square(a)) for a in arrays)))
 
 
 def plot_network(trace, path):
@@ -172,7 +192,8 @@ def plot_network(trace, path):
     plt = _pyplot()
     fig, axes = _figure(plt, NETWORK_SIZE, ncols=2)
     layout = _Layout(trace)
-    sample, batch = (" (sample 1)", " (batch)") if len(trace.x) > 1 else ("", "")
+    batch = " (batch)" if len(trace.x) > 1 else ""
+    sample = " (sample 1)" if batch and not layout.summarised else ""
     panels = ((axes[0, 0], "forward", f"Forward{sample}: activations a, weights w", ("a", "w")),
               (axes[0, 1], "backward", f"Backward: deltas δ = dL/dz{sample}, gradients dL/dw{batch}", ("δ", "dL/dw")))
     for ax, phase, title, labels in panels:
@@ -196,7 +217,7 @@ def animate(trace, path, interval=900):
     from matplotlib.animation import FuncAnimation, PillowWriter
 
     layout = _Layout(trace)
-    depth = len(layout.dense)
+    depth = len(layout.dense) if trace.unit_by_unit else len(trace.layers)
     frames = [("forward", k) for k in range(depth + 1)] + [("backward", k) for k in range(1, depth + 1)]
     fig, axes = _figure(plt, ANIMATION_SIZE)
     ax = axes[0, 0]

@@ -244,6 +244,13 @@ class Trace:
         return [r for r in self.layers if r.kernel is not None and r.kernel.ndim == 2
                 and isinstance(r.inputs, np.ndarray) and r.inputs.ndim == 2 and r.z.ndim == 2]
 
+    @property
+    def unit_by_unit(self):
+        """Whether the network can be shown unit by unit: every layer with weights is a Dense layer
+        on flat inputs and the output is (batch, units)."""
+        dense = {id(r) for r in self.dense_layers}
+        return bool(dense) and self.output.ndim == 2 and all(id(r) in dense for r in self.layers if r.grads)
+
     # ----- one gradient descent step ---------------------------------------
     def _rate(self, learning_rate):
         rate = self.learning_rate if learning_rate is None else learning_rate
