@@ -9,18 +9,38 @@ train.py of github.com/greydanus/mnist1d):
 - CNN: three Conv1d of 25 channels, kernels 5, 3, 3, stride 2, padding 1, ReLU, then Linear(125, 10)
 - GRU: bidirectional GRU of 6 units over the 40 steps, every step's output flattened, Linear(480, 10)
 
-Adam (learning rate 1e-2, no weight decay), batches of 100 taken in order from the
-4,000 training sequences, cross-entropy, ``--steps`` steps (6,000 by default). Both
-frameworks get the same data (``chainrule.datasets.load_mnist1d``), the same
-architecture, optimizer, batches and step count; PyTorch runs on the CPU with 2
-threads, chainrule with NumPy's BLAS on 1 thread (``--chainrule-threads``). Every
-run is a fresh Python process (so neither framework's idle worker threads slow the
-other) that reports its test accuracy after the last step, the best of the
-evaluations every 250 steps (the paper's train.py evaluates at that interval), and
-the wall time of its training steps (evaluations not counted). Each (model,
-framework) is run for ``--seeds`` seeds, alternating which framework goes first.
+Training as in train.py: Adam (learning rate 1e-2, no weight decay), cross-entropy,
+batches of 100 taken in order with wrap-around (step ``s`` trains on sequences
+``100 s mod 4000`` onwards), for ``s`` in ``range(total_steps + 1)`` with
+``total_steps = --steps`` (8,000, the repository's value), so 8,001 updates. The
+learning rate stays at 1e-2, except for the models named in ``--cosine-decay``, whose
+rate falls from 1e-2 to 0 along a cosine over the run (chainrule's ``CosineDecay``;
+PyTorch's ``LambdaLR`` on the same function).
 
-    python benchmarks/mnist1d.py [--steps 6000] [--seeds 3] [--models logistic mlp cnn gru]
+Initialisation as PyTorch's defaults, which the paper's numbers come from, in both
+frameworks: every weight and bias of a Linear or Conv1d layer U(-1/sqrt(fan_in),
+1/sqrt(fan_in)) (fan_in = input features, or input channels x kernel width), every
+GRU weight and bias U(-1/sqrt(units), 1/sqrt(units)). chainrule gets these through
+``RandomUniform`` initializers (the GRU's recurrent kernels, which the layer always
+initialises orthogonally, are redrawn after building).
+
+Both frameworks get the same data (``chainrule.datasets.load_mnist1d``), the same
+architecture, initial distribution, optimizer, batches and step count; PyTorch runs
+on the CPU with 2 threads, chainrule with NumPy's BLAS on 1 thread
+(``--chainrule-threads``). Every run is a fresh Python process (so neither
+framework's idle worker threads slow the other) that reports its test accuracy after
+the last step and the wall time of its training steps. Each (model, framework) is run
+for ``--seeds`` seeds, alternating which framework goes first.
+
+``--validation N`` holds out the last N training sequences, trains on the rest and
+reports accuracy on the held-out ones instead of the test set: the split on which
+any choice of training set-up is made, never on the test set. The recorded table
+(benchmarks/RESULTS.md) uses ``--cosine-decay logistic mlp``: for each model, the
+schedule (constant or cosine) with the higher mean accuracy on ``--validation 500``
+over 3 seeds and both frameworks.
+
+    python benchmarks/mnist1d.py [--steps 8000] [--seeds 3] [--models logistic mlp cnn gru]
+                                 [--cosine-decay MODEL ...] [--validation 500]
 """
 import argparse
 import json
@@ -37,12 +57,32 @@ import chainrule as cr
 import chainrule.functional as F
 from chainrule import layers
 from chainrule.datasets import load_mnist1d
+from chainrule.initializers import RandomUniform
 from chainrule.optimizers import Adam
+from chainrule.optimizers.schedules import CosineDecay
 from chainrule.utils import set_random_seed
 
 PAPER_ACCURACY = {"logistic": 32.0, "mlp": 68.0, "cnn": 94.0, "gru": 91.0}
 STEPS = 40
 CLASSES = 10
+GRU_UNITS = 6
+
+
+def torch_default(fan_in):
+    """PyTorch's default initial distribution for a layer of ``fan_in`` inputs (per output)."""
+    bound = 1 / np.sqrt(fan_in)
+    return RandomUniform(-bound, bound)
+
+
+def dense(units, fan_in, activation=None):
+    return layers.Dense(units, activation=activation, kernel_initializer=torch_default(fan_in),
+                        bias_initializer=torch_default(fan_in))
+
+
+def conv(kernel_size, fan_in_channels):
+    return layers.Conv1D(25, kernel_size, strides=2, padding=1, activation="relu",
+                         kernel_initializer=torch_default(fan_in_channels * kernel_size),
+                         bias_initializer=torch_default(fan_in_channels * kernel_size))
 
 
 # ----- chainrule models ------------------------------------------------------
@@ -52,20 +92,21 @@ class ChainruleModel:
     def __init__(self, kind):
         self.kind = kind
         if kind == "logistic":
-            self.layers = [layers.Dense(CLASSES)]
+            self.layers = [dense(CLASSES, STEPS)]
         elif kind == "mlp":
-            self.layers = [layers.Dense(100, activation="relu"), layers.Dense(100, activation="relu"),
-                           layers.Dense(CLASSES)]
+            self.layers = [dense(100, STEPS, "relu"), dense(100, 100, "relu"), dense(CLASSES, 100)]
         elif kind == "cnn":
-            self.layers = [layers.Conv1D(25, 5, strides=2, padding=1, activation="relu"),
-                           layers.Conv1D(25, 3, strides=2, padding=1, activation="relu"),
-                           layers.Conv1D(25, 3, strides=2, padding=1, activation="relu"),
-                           layers.Flatten(), layers.Dense(CLASSES)]
+            self.layers = [conv(5, 1), conv(3, 25), conv(3, 25), layers.Flatten(), dense(CLASSES, 125)]
         else:
-            self.layers = [layers.Bidirectional(layers.GRU(6, return_sequences=True)), layers.Flatten(),
-                           layers.Dense(CLASSES)]
+            gru = layers.GRU(GRU_UNITS, return_sequences=True, kernel_initializer=torch_default(GRU_UNITS),
+                             bias_initializer=torch_default(GRU_UNITS))
+            self.layers = [layers.Bidirectional(gru), layers.Flatten(), dense(CLASSES, 2 * GRU_UNITS * STEPS)]
         with cr.no_grad():
             self(np.zeros((1, STEPS), dtype=np.float32))
+        if kind == "gru":
+            for direction in (self.layers[0].forward_layer, self.layers[0].backward_layer):
+                kernel = direction.recurrent_kernel
+                kernel.data = torch_default(GRU_UNITS)(kernel.shape, dtype=kernel.dtype)
         self.weights = [w for layer in self.layers for w in layer.trainable_weights]
 
     def __call__(self, x):
@@ -81,7 +122,7 @@ class ChainruleModel:
         return x
 
 
-def train_chainrule(kind, data, steps, batch_size, learning_rate, seed, eval_every):
+def train_chainrule(kind, data, steps, batch_size, learning_rate, seed):
     (x_train, y_train), (x_test, y_test) = data
     set_random_seed(seed)
     model = ChainruleModel(kind)
@@ -98,21 +139,18 @@ def train_chainrule(kind, data, steps, batch_size, learning_rate, seed, eval_eve
         with cr.no_grad():
             return 100 * float((model(x_test).data.argmax(axis=1) == y_test).mean())
 
-    return training_loop(train_step, test_accuracy, len(x_train), steps, batch_size, eval_every)
+    return training_loop(train_step, test_accuracy, len(x_train), steps, batch_size)
 
 
-def training_loop(train_step, test_accuracy, train_size, steps, batch_size, eval_every):
-    """Run ``steps`` steps on batches taken in order (as the paper's train.py); the test
-    accuracy is measured every ``eval_every`` steps and after the last, outside the timed
-    part. Returns (final accuracy, best accuracy, seconds of training)."""
-    seconds, accuracies = 0.0, []
-    for step in range(1, steps + 1):
-        start = time.perf_counter()
-        train_step(((step - 1) * batch_size) % train_size)
-        seconds += time.perf_counter() - start
-        if step % eval_every == 0 or step == steps:
-            accuracies.append(test_accuracy())
-    return accuracies[-1], max(accuracies), seconds
+def training_loop(train_step, test_accuracy, train_size, steps, batch_size):
+    """The loop of the paper's train.py: for step in range(steps + 1), one update on the
+    batch starting at (step * batch_size) % train_size. Returns (test accuracy after the
+    last update, seconds of training)."""
+    start = time.perf_counter()
+    for step in range(steps + 1):
+        train_step((step * batch_size) % train_size)
+    seconds = time.perf_counter() - start
+    return test_accuracy(), seconds
 
 
 # ----- PyTorch models (as in the paper's models.py) --------------------------
@@ -144,8 +182,8 @@ class TorchCNN(torch.nn.Module):
 class TorchGRU(torch.nn.Module):
     def __init__(self):
         super().__init__()
-        self.gru = torch.nn.GRU(1, 6, batch_first=True, bidirectional=True)
-        self.linear = torch.nn.Linear(2 * 6 * STEPS, CLASSES)
+        self.gru = torch.nn.GRU(1, GRU_UNITS, batch_first=True, bidirectional=True)
+        self.linear = torch.nn.Linear(2 * GRU_UNITS * STEPS, CLASSES)
 
     def forward(self, x):
         output, _ = self.gru(x.view(x.shape[0], STEPS, 1))
@@ -158,11 +196,14 @@ def torch_model(kind):
     return {"mlp": TorchMLP, "cnn": TorchCNN, "gru": TorchGRU}[kind]()
 
 
-def train_torch(kind, data, steps, batch_size, learning_rate, seed, eval_every):
+def train_torch(kind, data, steps, batch_size, learning_rate, seed):
     (x_train, y_train), (x_test, y_test) = data
     torch.manual_seed(seed)
     model = torch_model(kind)
-    optimizer = torch.optim.Adam(model.parameters(), learning_rate)
+    decaying = isinstance(learning_rate, CosineDecay)
+    optimizer = torch.optim.Adam(model.parameters(), learning_rate(0) if decaying else learning_rate)
+    scheduler = (torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate(step) / learning_rate(0))
+                 if decaying else None)
     x_train, y_train, x_test = torch.from_numpy(x_train), torch.from_numpy(y_train), torch.from_numpy(x_test)
 
     def train_step(first):
@@ -171,23 +212,34 @@ def train_torch(kind, data, steps, batch_size, learning_rate, seed, eval_every):
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
 
     def test_accuracy():
         with torch.no_grad():
             return 100 * float((model(x_test).argmax(1).numpy() == y_test).mean())
 
-    return training_loop(train_step, test_accuracy, len(x_train), steps, batch_size, eval_every)
+    return training_loop(train_step, test_accuracy, len(x_train), steps, batch_size)
 
 
 TRAINERS = {"chainrule": train_chainrule, "pytorch": train_torch}
 
 
+def split(data, validation):
+    """``data`` as is, or with the last ``validation`` training sequences as the evaluation set."""
+    if not validation:
+        return data
+    (x_train, y_train), _ = data
+    return (x_train[:-validation], y_train[:-validation]), (x_train[-validation:], y_train[-validation:])
+
+
 def run_in_fresh_process(kind, framework, seed, args):
-    """{final, best, seconds} of one training run in a new interpreter, read back as JSON.
+    """{accuracy, seconds} of one training run in a new interpreter, read back as JSON.
     NumPy's BLAS gets ``--chainrule-threads`` threads in chainrule's runs."""
     command = [sys.executable, __file__, "--single", kind, framework, str(seed), "--steps", str(args.steps),
                "--batch-size", str(args.batch_size), "--learning-rate", str(args.learning_rate),
-               "--eval-every", str(args.eval_every), "--torch-threads", str(args.torch_threads)]
+               "--validation", str(args.validation), "--torch-threads", str(args.torch_threads),
+               "--cosine-decay", *args.cosine_decay]
     env = dict(os.environ)
     if framework == "chainrule":
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -198,25 +250,32 @@ def run_in_fresh_process(kind, framework, seed, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=6000, help="training steps per run (paper: 6000)")
+    parser.add_argument("--steps", type=int, default=8000,
+                        help="total_steps of the paper's train.py (8000); the loop makes total_steps + 1 updates")
     parser.add_argument("--seeds", type=int, default=3, help="runs per model and framework")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--learning-rate", type=float, default=1e-2)
-    parser.add_argument("--eval-every", type=int, default=250, help="steps between test evaluations (untimed)")
+    parser.add_argument("--validation", type=int, default=0, metavar="N",
+                        help="evaluate on the last N training sequences (trained without them), not the test set")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--chainrule-threads", type=int, default=1, help="NumPy BLAS threads for chainrule")
+    parser.add_argument("--cosine-decay", nargs="*", default=[], choices=list(PAPER_ACCURACY), metavar="MODEL",
+                        help="models whose learning rate decays from --learning-rate to 0 by a cosine over the run")
     parser.add_argument("--models", nargs="+", default=list(PAPER_ACCURACY), choices=list(PAPER_ACCURACY))
     parser.add_argument("--single", nargs=3, metavar=("MODEL", "FRAMEWORK", "SEED"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.single:
         torch.set_num_threads(args.torch_threads)
         kind, framework, seed = args.single
-        final, best, seconds = TRAINERS[framework](kind, load_mnist1d(), args.steps, args.batch_size,
-                                                   args.learning_rate, int(seed), args.eval_every)
-        print(json.dumps({"final": final, "best": best, "seconds": seconds}))
+        learning_rate = (CosineDecay(args.learning_rate, args.steps + 1) if kind in args.cosine_decay
+                         else args.learning_rate)
+        accuracy, seconds = TRAINERS[framework](kind, split(load_mnist1d(), args.validation), args.steps,
+                                                args.batch_size, learning_rate, int(seed))
+        print(json.dumps({"accuracy": accuracy, "seconds": seconds}))
         return
     load_mnist1d()  # build the cache once, before the runs
 
+    evaluated_on = f"validation ({args.validation})" if args.validation else "test"
     rows = []
     for kind in args.models:
         results = {name: [] for name in TRAINERS}
@@ -225,21 +284,22 @@ def main():
             for name in order:
                 result = run_in_fresh_process(kind, name, seed, args)
                 results[name].append(result)
-                print(f"{kind:8s} {name:9s} seed {seed}: test accuracy {result['final']:5.1f}% "
-                      f"(best {result['best']:5.1f}%)  {result['seconds']:7.2f} s", flush=True)
-        rows.append((kind, {name: {key: float(np.mean([r[key] for r in runs])) for key in ("final", "best", "seconds")}
+                print(f"{kind:8s} {name:9s} seed {seed}: {evaluated_on} accuracy {result['accuracy']:5.1f}%  "
+                      f"{result['seconds']:7.2f} s", flush=True)
+        rows.append((kind, {name: {key: float(np.mean([r[key] for r in runs])) for key in ("accuracy", "seconds")}
                             for name, runs in results.items()}))
 
-    print(f"\nMNIST-1D, {args.steps} steps of batch {args.batch_size}, Adam lr {args.learning_rate}; mean of "
+    print(f"\nMNIST-1D, {evaluated_on} accuracy after total_steps {args.steps} (+1) of batch {args.batch_size}, "
+          f"Adam lr {args.learning_rate} (cosine decay to 0: {', '.join(args.cosine_decay) or 'none'}); mean of "
           f"{args.seeds} seeds; {platform.machine()}, {os.cpu_count()} cores; PyTorch {torch.__version__} "
           f"({args.torch_threads} threads), NumPy {np.__version__} (BLAS {args.chainrule_threads} thread(s))\n")
-    print("| model | paper | chainrule accuracy (best) | PyTorch accuracy (best) | chainrule time | PyTorch time "
+    print("| model | paper | chainrule accuracy | PyTorch accuracy | chainrule time | PyTorch time "
           "| time ratio chainrule / PyTorch |")
     print("|---|---|---|---|---|---|---|")
     for kind, mean in rows:
         ours, theirs = mean["chainrule"], mean["pytorch"]
-        print(f"| {kind} | {PAPER_ACCURACY[kind]:.0f}% | {ours['final']:.1f}% ({ours['best']:.1f}%) | "
-              f"{theirs['final']:.1f}% ({theirs['best']:.1f}%) | {ours['seconds']:.2f} s | {theirs['seconds']:.2f} s | "
+        print(f"| {kind} | {PAPER_ACCURACY[kind]:.0f}% | {ours['accuracy']:.1f}% | {theirs['accuracy']:.1f}% | "
+              f"{ours['seconds']:.2f} s | {theirs['seconds']:.2f} s | "
               f"{ours['seconds'] / theirs['seconds']:.2f} |")
 
 
