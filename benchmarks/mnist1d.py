@@ -9,13 +9,21 @@ train.py of github.com/greydanus/mnist1d):
 - CNN: three Conv1d of 25 channels, kernels 5, 3, 3, stride 2, padding 1, ReLU, then Linear(125, 10)
 - GRU: bidirectional GRU of 6 units over the 40 steps, every step's output flattened, Linear(480, 10)
 
-Training as in train.py: Adam (learning rate 1e-2, no weight decay), cross-entropy,
-batches of 100 taken in order with wrap-around (step ``s`` trains on sequences
+Training loop as in train.py: Adam with learning rate 1e-2, cross-entropy, batches
+of 100 taken in order with wrap-around (step ``s`` trains on sequences
 ``100 s mod 4000`` onwards), for ``s`` in ``range(total_steps + 1)`` with
-``total_steps = --steps`` (8,000, the repository's value), so 8,001 updates. The
-learning rate stays at 1e-2, except for the models named in ``--cosine-decay``, whose
-rate falls from 1e-2 to 0 along a cosine over the run (chainrule's ``CosineDecay``;
-PyTorch's ``LambdaLR`` on the same function).
+``total_steps = --steps`` (8,000, the repository's value), so 8,001 updates.
+
+What the paper's set-up leaves to the trainer is a ``Recipe``, the same in both
+frameworks: the learning-rate schedule (constant, or a cosine from 1e-2 to 0 over the
+run), decoupled weight decay (AdamW: w <- w - lr * weight_decay * w before each Adam
+step; plain Adam when 0) and dropout on the hidden features in training (MLP: the
+output of each hidden layer; CNN and GRU: the flattened features that feed the
+linear classifier; logistic regression has none). ``--recipe paper`` is the paper's (constant
+rate, no weight decay, no dropout); ``--recipe tuned`` (the default) is ``RECIPES``,
+chosen on validation folds of the training set with ``benchmarks/mnist1d_search.py``
+(see benchmarks/RESULTS.md); ``--schedule``, ``--weight-decay`` and ``--dropout``
+override it for every model of the run.
 
 Initialisation as PyTorch's defaults, which the paper's numbers come from, in both
 frameworks: every weight and bias of a Linear or Conv1d layer U(-1/sqrt(fan_in),
@@ -32,15 +40,14 @@ framework's idle worker threads slow the other) that reports its test accuracy a
 the last step and the wall time of its training steps. Each (model, framework) is run
 for ``--seeds`` seeds, alternating which framework goes first.
 
-``--validation N`` holds out the last N training sequences, trains on the rest and
-reports accuracy on the held-out ones instead of the test set: the split on which
-any choice of training set-up is made, never on the test set. The recorded table
-(benchmarks/RESULTS.md) uses ``--cosine-decay logistic mlp``: for each model, the
-schedule (constant or cosine) with the higher mean accuracy on ``--validation 500``
-over 3 seeds and both frameworks.
+``--validation-fold K`` (0 to 3) holds out the K-th quarter of the training set
+(1,000 sequences), trains on the other 3,000 and reports accuracy on the held-out
+ones instead of the test set: every choice of recipe is made on these folds, never
+on the test set.
 
     python benchmarks/mnist1d.py [--steps 8000] [--seeds 3] [--models logistic mlp cnn gru]
-                                 [--cosine-decay MODEL ...] [--validation 500]
+                                 [--recipe tuned|paper] [--schedule constant|cosine]
+                                 [--weight-decay W] [--dropout P] [--validation-fold K]
 """
 import argparse
 import json
@@ -49,6 +56,7 @@ import platform
 import subprocess
 import sys
 import time
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -58,7 +66,7 @@ import chainrule.functional as F
 from chainrule import layers
 from chainrule.datasets import load_mnist1d
 from chainrule.initializers import RandomUniform
-from chainrule.optimizers import Adam
+from chainrule.optimizers import Adam, AdamW
 from chainrule.optimizers.schedules import CosineDecay
 from chainrule.utils import set_random_seed
 
@@ -66,6 +74,28 @@ PAPER_ACCURACY = {"logistic": 32.0, "mlp": 68.0, "cnn": 94.0, "gru": 91.0}
 STEPS = 40
 CLASSES = 10
 GRU_UNITS = 6
+LEARNING_RATE = 1e-2
+FOLDS = 4
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained, in both frameworks: ``schedule`` 'constant' or 'cosine'
+    (learning rate 1e-2 -> 0 along a cosine over the run), AdamW's decoupled
+    ``weight_decay`` (plain Adam when 0), ``dropout`` rate on the hidden features."""
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    dropout: float = 0.0
+
+
+PAPER_RECIPE = Recipe()
+# Chosen on the validation folds (benchmarks/mnist1d_search.py; numbers in RESULTS.md).
+RECIPES = {
+    "logistic": Recipe(schedule="cosine"),
+    "mlp": Recipe(schedule="cosine", weight_decay=0.1, dropout=0.2),
+    "cnn": Recipe(schedule="cosine", weight_decay=0.1, dropout=0.2),
+    "gru": Recipe(schedule="cosine", weight_decay=0.1, dropout=0.2),
+}
 
 
 def torch_default(fan_in):
@@ -85,51 +115,65 @@ def conv(kernel_size, fan_in_channels):
                          bias_initializer=torch_default(fan_in_channels * kernel_size))
 
 
+def cosine_or_constant(recipe, steps):
+    """The learning rate: a number, or a schedule over the ``steps + 1`` updates."""
+    return CosineDecay(LEARNING_RATE, steps + 1) if recipe.schedule == "cosine" else LEARNING_RATE
+
+
 # ----- chainrule models ------------------------------------------------------
 class ChainruleModel:
-    """Layers called in order by ``forward``; ``weights`` are what Adam updates."""
+    """``features`` turns a batch of sequences into the classifier's input, ``classifier``
+    (a Dense layer) into logits; ``dropout`` acts on the hidden features in training."""
 
-    def __init__(self, kind):
+    def __init__(self, kind, dropout=0.0):
         self.kind = kind
+        self.dropout = layers.Dropout(dropout)
         if kind == "logistic":
-            self.layers = [dense(CLASSES, STEPS)]
+            self.features, self.classifier = [], dense(CLASSES, STEPS)
         elif kind == "mlp":
-            self.layers = [dense(100, STEPS, "relu"), dense(100, 100, "relu"), dense(CLASSES, 100)]
+            self.features, self.classifier = [dense(100, STEPS, "relu"), dense(100, 100, "relu")], dense(CLASSES, 100)
         elif kind == "cnn":
-            self.layers = [conv(5, 1), conv(3, 25), conv(3, 25), layers.Flatten(), dense(CLASSES, 125)]
+            self.features = [conv(5, 1), conv(3, 25), conv(3, 25), layers.Flatten()]
+            self.classifier = dense(CLASSES, 125)
         else:
             gru = layers.GRU(GRU_UNITS, return_sequences=True, kernel_initializer=torch_default(GRU_UNITS),
                              bias_initializer=torch_default(GRU_UNITS))
-            self.layers = [layers.Bidirectional(gru), layers.Flatten(), dense(CLASSES, 2 * GRU_UNITS * STEPS)]
+            self.features = [layers.Bidirectional(gru), layers.Flatten()]
+            self.classifier = dense(CLASSES, 2 * GRU_UNITS * STEPS)
         with cr.no_grad():
             self(np.zeros((1, STEPS), dtype=np.float32))
         if kind == "gru":
-            for direction in (self.layers[0].forward_layer, self.layers[0].backward_layer):
+            for direction in (self.features[0].forward_layer, self.features[0].backward_layer):
                 kernel = direction.recurrent_kernel
                 kernel.data = torch_default(GRU_UNITS)(kernel.shape, dtype=kernel.dtype)
-        self.weights = [w for layer in self.layers for w in layer.trainable_weights]
+        self.weights = [w for layer in (*self.features, self.classifier) for w in layer.trainable_weights]
 
-    def __call__(self, x):
+    def __call__(self, x, training=False):
         x = cr.Tensor(x)
-        if self.kind == "mlp":
-            first, second, last = self.layers
-            h = first(x)
-            return last(h + second(h))
-        if self.kind in ("cnn", "gru"):
-            x = x.reshape(x.shape[0], STEPS, 1)
-        for layer in self.layers:
+        if self.kind == "mlp":  # the paper's residual second layer: h = h + relu(l2(h))
+            first, second = self.features
+            h = self.dropout(first(x), training=training)
+            h = self.dropout(h + second(h), training=training)
+            return self.classifier(h)
+        if self.kind == "logistic":
+            return self.classifier(x)
+        x = x.reshape(x.shape[0], STEPS, 1)
+        for layer in self.features:
             x = layer(x)
-        return x
+        return self.classifier(self.dropout(x, training=training))
 
 
-def train_chainrule(kind, data, steps, batch_size, learning_rate, seed):
+def train_chainrule(kind, data, steps, batch_size, recipe, seed):
     (x_train, y_train), (x_test, y_test) = data
     set_random_seed(seed)
-    model = ChainruleModel(kind)
-    optimizer = Adam(learning_rate=learning_rate, epsilon=1e-8)
+    model = ChainruleModel(kind, recipe.dropout)
+    learning_rate = cosine_or_constant(recipe, steps)
+    optimizer = (AdamW(learning_rate=learning_rate, weight_decay=recipe.weight_decay, epsilon=1e-8)
+                 if recipe.weight_decay else Adam(learning_rate=learning_rate, epsilon=1e-8))
 
     def train_step(first):
-        loss = F.cross_entropy(model(x_train[first:first + batch_size]), y_train[first:first + batch_size])
+        logits = model(x_train[first:first + batch_size], training=True)
+        loss = F.cross_entropy(logits, y_train[first:first + batch_size])
         for weight in model.weights:
             weight.grad = None
         loss.backward()
@@ -153,57 +197,66 @@ def training_loop(train_step, test_accuracy, train_size, steps, batch_size):
     return test_accuracy(), seconds
 
 
-# ----- PyTorch models (as in the paper's models.py) --------------------------
+# ----- PyTorch models (as in the paper's models.py, with the recipe's dropout) -------
+class TorchLogistic(torch.nn.Module):
+    def __init__(self, dropout):
+        super().__init__()
+        self.linear = torch.nn.Linear(40, CLASSES)
+
+    def forward(self, x):
+        return self.linear(x)
+
+
 class TorchMLP(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, dropout):
         super().__init__()
         self.linear1, self.linear2, self.linear3 = (torch.nn.Linear(40, 100), torch.nn.Linear(100, 100),
                                                     torch.nn.Linear(100, CLASSES))
+        self.dropout = torch.nn.Dropout(dropout)
 
     def forward(self, x):
-        h = self.linear1(x).relu()
-        return self.linear3(h + self.linear2(h).relu())
+        h = self.dropout(self.linear1(x).relu())
+        return self.linear3(self.dropout(h + self.linear2(h).relu()))
 
 
 class TorchCNN(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, dropout):
         super().__init__()
         self.conv1 = torch.nn.Conv1d(1, 25, 5, stride=2, padding=1)
         self.conv2 = torch.nn.Conv1d(25, 25, 3, stride=2, padding=1)
         self.conv3 = torch.nn.Conv1d(25, 25, 3, stride=2, padding=1)
         self.linear = torch.nn.Linear(125, CLASSES)
+        self.dropout = torch.nn.Dropout(dropout)
 
     def forward(self, x):
         h = self.conv1(x.view(-1, 1, STEPS)).relu()
         h = self.conv3(self.conv2(h).relu()).relu()
-        return self.linear(h.view(h.shape[0], -1))
+        return self.linear(self.dropout(h.view(h.shape[0], -1)))
 
 
 class TorchGRU(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, dropout):
         super().__init__()
         self.gru = torch.nn.GRU(1, GRU_UNITS, batch_first=True, bidirectional=True)
         self.linear = torch.nn.Linear(2 * GRU_UNITS * STEPS, CLASSES)
+        self.dropout = torch.nn.Dropout(dropout)
 
     def forward(self, x):
         output, _ = self.gru(x.view(x.shape[0], STEPS, 1))
-        return self.linear(output.reshape(output.shape[0], -1))
+        return self.linear(self.dropout(output.reshape(output.shape[0], -1)))
 
 
-def torch_model(kind):
-    if kind == "logistic":
-        return torch.nn.Linear(40, CLASSES)
-    return {"mlp": TorchMLP, "cnn": TorchCNN, "gru": TorchGRU}[kind]()
+TORCH_MODELS = {"logistic": TorchLogistic, "mlp": TorchMLP, "cnn": TorchCNN, "gru": TorchGRU}
 
 
-def train_torch(kind, data, steps, batch_size, learning_rate, seed):
+def train_torch(kind, data, steps, batch_size, recipe, seed):
     (x_train, y_train), (x_test, y_test) = data
     torch.manual_seed(seed)
-    model = torch_model(kind)
-    decaying = isinstance(learning_rate, CosineDecay)
-    optimizer = torch.optim.Adam(model.parameters(), learning_rate(0) if decaying else learning_rate)
-    scheduler = (torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate(step) / learning_rate(0))
-                 if decaying else None)
+    model = TORCH_MODELS[kind](recipe.dropout)
+    learning_rate = cosine_or_constant(recipe, steps)
+    optimizer = torch.optim.AdamW(model.parameters(), LEARNING_RATE, weight_decay=recipe.weight_decay)
+    scheduler = (torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: learning_rate(step) / LEARNING_RATE)
+                 if recipe.schedule == "cosine" else None)
     x_train, y_train, x_test = torch.from_numpy(x_train), torch.from_numpy(y_train), torch.from_numpy(x_test)
 
     def train_step(first):
@@ -216,6 +269,7 @@ def train_torch(kind, data, steps, batch_size, learning_rate, seed):
             scheduler.step()
 
     def test_accuracy():
+        model.eval()
         with torch.no_grad():
             return 100 * float((model(x_test).argmax(1).numpy() == y_test).mean())
 
@@ -225,21 +279,35 @@ def train_torch(kind, data, steps, batch_size, learning_rate, seed):
 TRAINERS = {"chainrule": train_chainrule, "pytorch": train_torch}
 
 
-def split(data, validation):
-    """``data`` as is, or with the last ``validation`` training sequences as the evaluation set."""
-    if not validation:
+def split(data, fold):
+    """``data`` as is (``fold`` None), or the training set without its ``fold``-th quarter,
+    with that quarter as the evaluation set."""
+    if fold is None:
         return data
     (x_train, y_train), _ = data
-    return (x_train[:-validation], y_train[:-validation]), (x_train[-validation:], y_train[-validation:])
+    size = len(x_train) // FOLDS
+    held_out = np.zeros(len(x_train), dtype=bool)
+    held_out[fold * size:(fold + 1) * size] = True
+    return (x_train[~held_out], y_train[~held_out]), (x_train[held_out], y_train[held_out])
+
+
+def recipe_for(kind, args):
+    """The recipe of ``kind`` (``--recipe``), with the command line's overrides."""
+    recipe = PAPER_RECIPE if args.recipe == "paper" else RECIPES[kind]
+    overrides = {name: getattr(args, name) for name in ("schedule", "weight_decay", "dropout")
+                 if getattr(args, name) is not None}
+    return replace(recipe, **overrides)
 
 
 def run_in_fresh_process(kind, framework, seed, args):
     """{accuracy, seconds} of one training run in a new interpreter, read back as JSON.
     NumPy's BLAS gets ``--chainrule-threads`` threads in chainrule's runs."""
     command = [sys.executable, __file__, "--single", kind, framework, str(seed), "--steps", str(args.steps),
-               "--batch-size", str(args.batch_size), "--learning-rate", str(args.learning_rate),
-               "--validation", str(args.validation), "--torch-threads", str(args.torch_threads),
-               "--cosine-decay", *args.cosine_decay]
+               "--batch-size", str(args.batch_size), "--torch-threads", str(args.torch_threads),
+               "--recipe", args.recipe]
+    for name in ("schedule", "weight_decay", "dropout", "validation_fold"):
+        if getattr(args, name) is not None:
+            command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     env = dict(os.environ)
     if framework == "chainrule":
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -248,34 +316,39 @@ def run_in_fresh_process(kind, framework, seed, args):
     return json.loads(completed.stdout)
 
 
-def main():
+def parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8000,
                         help="total_steps of the paper's train.py (8000); the loop makes total_steps + 1 updates")
     parser.add_argument("--seeds", type=int, default=3, help="runs per model and framework")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--learning-rate", type=float, default=1e-2)
-    parser.add_argument("--validation", type=int, default=0, metavar="N",
-                        help="evaluate on the last N training sequences (trained without them), not the test set")
+    parser.add_argument("--recipe", choices=("tuned", "paper"), default="tuned",
+                        help="tuned: RECIPES, chosen on validation folds; paper: constant rate, no decay, no dropout")
+    parser.add_argument("--schedule", choices=("constant", "cosine"), help="override the recipe's schedule")
+    parser.add_argument("--weight-decay", type=float, help="override the recipe's AdamW weight decay")
+    parser.add_argument("--dropout", type=float, help="override the recipe's dropout rate")
+    parser.add_argument("--validation-fold", type=int, choices=range(FOLDS), metavar="K",
+                        help=f"evaluate on the K-th of {FOLDS} quarters of the training set (trained without it), "
+                             "not the test set")
     parser.add_argument("--torch-threads", type=int, default=2)
     parser.add_argument("--chainrule-threads", type=int, default=1, help="NumPy BLAS threads for chainrule")
-    parser.add_argument("--cosine-decay", nargs="*", default=[], choices=list(PAPER_ACCURACY), metavar="MODEL",
-                        help="models whose learning rate decays from --learning-rate to 0 by a cosine over the run")
     parser.add_argument("--models", nargs="+", default=list(PAPER_ACCURACY), choices=list(PAPER_ACCURACY))
     parser.add_argument("--single", nargs=3, metavar=("MODEL", "FRAMEWORK", "SEED"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser
+
+
+def main():
+    args = parser().parse_args()
     if args.single:
         torch.set_num_threads(args.torch_threads)
         kind, framework, seed = args.single
-        learning_rate = (CosineDecay(args.learning_rate, args.steps + 1) if kind in args.cosine_decay
-                         else args.learning_rate)
-        accuracy, seconds = TRAINERS[framework](kind, split(load_mnist1d(), args.validation), args.steps,
-                                                args.batch_size, learning_rate, int(seed))
+        accuracy, seconds = TRAINERS[framework](kind, split(load_mnist1d(), args.validation_fold), args.steps,
+                                                args.batch_size, recipe_for(kind, args), int(seed))
         print(json.dumps({"accuracy": accuracy, "seconds": seconds}))
         return
     load_mnist1d()  # build the cache once, before the runs
 
-    evaluated_on = f"validation ({args.validation})" if args.validation else "test"
+    evaluated_on = "test" if args.validation_fold is None else f"validation (fold {args.validation_fold})"
     rows = []
     for kind in args.models:
         results = {name: [] for name in TRAINERS}
@@ -290,10 +363,12 @@ def main():
                             for name, runs in results.items()}))
 
     print(f"\nMNIST-1D, {evaluated_on} accuracy after total_steps {args.steps} (+1) of batch {args.batch_size}, "
-          f"Adam lr {args.learning_rate} (cosine decay to 0: {', '.join(args.cosine_decay) or 'none'}); mean of "
-          f"{args.seeds} seeds; {platform.machine()}, {os.cpu_count()} cores; PyTorch {torch.__version__} "
-          f"({args.torch_threads} threads), NumPy {np.__version__} (BLAS {args.chainrule_threads} thread(s))\n")
-    print("| model | paper | chainrule accuracy | PyTorch accuracy | chainrule time | PyTorch time "
+          f"Adam(W) lr {LEARNING_RATE}; mean of {args.seeds} seeds; {platform.machine()}, {os.cpu_count()} cores; "
+          f"PyTorch {torch.__version__} ({args.torch_threads} threads), NumPy {np.__version__} "
+          f"(BLAS {args.chainrule_threads} thread(s))")
+    for kind in args.models:
+        print(f"  {kind} recipe: {asdict(recipe_for(kind, args))}")
+    print("\n| model | paper | chainrule accuracy | PyTorch accuracy | chainrule time | PyTorch time "
           "| time ratio chainrule / PyTorch |")
     print("|---|---|---|---|---|---|---|")
     for kind, mean in rows:
