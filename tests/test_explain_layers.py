@@ -257,3 +257,48 @@ def test_plot_network_summarises_a_network_with_other_layers_layer_by_layer(tmp_
         assert image.size == plots.NETWORK_SIZE
     with Image.open(animate(run, tmp_path / "passes.gif")) as image:
         assert image.n_frames == 2 * len(run.layers) + 1
+
+
+def bidirectional_state_model(rng):
+    """Functional model reading the forward GRU's final state: a layer whose output is a list."""
+    from chainrule.models import Model
+    inputs = layers.Input((3, 2))
+    _, forward_state, _ = layers.Bidirectional(layers.GRU(2, return_state=True))(inputs)
+    model = Model(inputs, layers.Dense(2, activation="tanh")(forward_state))
+    model.compile(optimizer="sgd", loss="mse")
+    return model, rng.standard_normal((2, 3, 2)), rng.standard_normal((2, 2))
+
+
+def test_a_layer_returning_a_list_gets_one_delta_per_entry(rng, float64):
+    set_random_seed(0)
+    model, x, y = bidirectional_state_model(rng)
+    run = trace(model, x, y)
+    bidirectional, dense = run.layers
+    assert [d.shape for d in bidirectional.delta] == [a.shape for a in bidirectional.a] == [(2, 4), (2, 2), (2, 2)]
+    np.testing.assert_allclose(bidirectional.delta[1], dense.delta @ dense.kernel.T, rtol=1e-12)
+    assert not bidirectional.delta[0].any() and not bidirectional.delta[2].any()   # entries the loss does not use
+    report = run.check()
+    assert report.ok, str(report)
+    assert sum(r.quantity == "delta[1]" for r in report.rows) == 4
+
+
+def test_check_names_the_entry_of_a_corrupted_list_delta(rng, float64):
+    set_random_seed(0)
+    model, x, y = bidirectional_state_model(rng)
+    run = trace(model, x, y)
+    run.layers[0].delta[1][0, 1] += 1e-4
+    assert [(f.quantity, f.index) for f in run.check().failures] == [("delta[1]", (0, 1))]
+
+
+def test_renderings_and_plots_of_a_layer_returning_a_list(rng, float64, tmp_path):
+    from chainrule.explain import plot_network
+    set_random_seed(0)
+    model, x, y = bidirectional_state_model(rng)
+    run = trace(model, x, y)
+    text = run.to_markdown()
+    norm = np.sqrt(sum(np.sum(d * d) for d in run.layers[0].delta))
+    assert f"| 1: {run.layers[0].name} | {norm:.6g} |" in text
+    data = json.loads(run.to_json())
+    assert [np.shape(d) for d in data["layers"][0]["delta"]] == [(2, 4), (2, 2), (2, 2)]
+    plot_network(run, tmp_path / "network.png")
+    assert (tmp_path / "network.png").stat().st_size > 0

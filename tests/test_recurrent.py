@@ -196,6 +196,45 @@ def test_bidirectional_with_return_state_gives_both_directions_states(rng):
     assert [o.shape for o in out] == [(2, 4), (2, 2), (2, 2), (2, 2), (2, 2)]
 
 
+def state_model(return_sequences=False):
+    """Functional model whose output reads the LSTM's forward cell state c (entry 2 of 5)."""
+    from chainrule.models import Model
+    inputs = layers.Input((4, 3))
+    entries = layers.Bidirectional(layers.LSTM(2, return_sequences=return_sequences, return_state=True))(inputs)
+    return Model(inputs, layers.Dense(1)(entries[2])), entries
+
+
+def test_functional_model_takes_one_entry_of_a_return_state_layer(rng):
+    model, entries = state_model()
+    assert [e.shape for e in entries] == [(None, 4), (None, 2), (None, 2), (None, 2), (None, 2)]
+    assert [e.output_index for e in entries] == [0, 1, 2, 3, 4] and len({id(e.call) for e in entries}) == 1
+    x = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    bidirectional, dense = model.layers
+    expected = dense(bidirectional(x)[2]).data
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+def test_functional_model_on_a_state_trains_the_forward_direction_only(rng):
+    model, _ = state_model()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = rng.standard_normal((5, 4, 3)), rng.standard_normal((5, 1))
+    model.compute_loss(x, y).backward()
+    forward, backward = model.layers[0].forward_layer, model.layers[0].backward_layer
+    assert all(np.abs(w.grad).sum() > 0 for w in forward.trainable_weights)
+    assert all(w.grad is None or not np.any(w.grad) for w in backward.trainable_weights)
+
+
+def test_functional_model_with_return_state_survives_save_and_load(rng, tmp_path):
+    from chainrule.models import load_model
+    model, _ = state_model(return_sequences=True)
+    model.compile(optimizer="adam", loss="mse")
+    x = rng.standard_normal((5, 4, 3)).astype(np.float32)
+    model.fit(x, rng.standard_normal((5, 1)), epochs=2, verbose=0)
+    model.save(tmp_path / "model.safetensors")
+    loaded = load_model(tmp_path / "model.safetensors")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
 def test_recurrent_layer_rejects_2d_input_naming_the_expected_layout_before_building(rng):
     layer = layers.GRU(3)
     with pytest.raises(ValueError, match=r"\(batch, steps, features\)"):

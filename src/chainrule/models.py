@@ -439,19 +439,30 @@ class _Graph:
                 self.layers.append(node.layer)
 
     def run(self, x, training):
-        values = {id(self.input): x}
+        values, calls = {id(self.input): x}, {}
         for node in self.nodes:
+            if node.call is not None and id(node.call) in calls:   # another entry of a list already computed
+                values[id(node)] = calls[id(node.call)][node.output_index]
+                continue
             args = [values[id(parent)] for parent in node.parents]
-            values[id(node)] = node.layer(args if node.list_call else args[0], training=training)
+            output = node.layer(args if node.list_call else args[0], training=training)
+            if node.call is not None:
+                calls[id(node.call)] = output
+                output = output[node.output_index]
+            values[id(node)] = output
         return values[id(self.output)]
 
     def get_config(self):
-        index = {id(self.input): 0}
+        index, first_of_call = {id(self.input): 0}, {}
         nodes = [{"input_shape": list(self.input.shape[1:])}]
         for node in self.nodes:
             index[id(node)] = len(nodes)
-            nodes.append({"layer": self.layers.index(node.layer), "parents": [index[id(p)] for p in node.parents],
-                          "list_call": node.list_call})
+            entry = {"layer": self.layers.index(node.layer), "parents": [index[id(p)] for p in node.parents],
+                     "list_call": node.list_call}
+            if node.call is not None:
+                entry["output_index"] = node.output_index
+                entry["call"] = first_of_call.setdefault(id(node.call), len(nodes))
+            nodes.append(entry)
         return {"layers": [serialize_layer(layer) for layer in self.layers], "nodes": nodes,
                 "output": index[id(self.output)]}
 
@@ -459,8 +470,14 @@ class _Graph:
     def rebuild(config):
         from .layers.input import Input
         layers = [deserialize_layer(c) for c in config["layers"]]
-        values = [Input(tuple(config["nodes"][0]["input_shape"]))]
+        values, calls = [Input(tuple(config["nodes"][0]["input_shape"]))], {}
         for node in config["nodes"][1:]:
+            if "output_index" in node:
+                if node["call"] not in calls:
+                    args = [values[i] for i in node["parents"]]
+                    calls[node["call"]] = layers[node["layer"]](args if node["list_call"] else args[0])
+                values.append(calls[node["call"]][node["output_index"]])
+                continue
             args = [values[i] for i in node["parents"]]
             values.append(layers[node["layer"]](args if node["list_call"] else args[0]))
         return values[0], values[config["output"]]

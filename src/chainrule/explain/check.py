@@ -4,13 +4,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace import float64, loss_value, named_weights
+from .trace import float64, loss_value, named_weights, parts
 
 
 @dataclass
 class CheckRow:
     layer: str
-    quantity: str      # "kernel", "bias" (gradients) or "delta"
+    quantity: str      # a weight's name (gradients), "delta", or "delta[k]" for entry k of a list output
     index: tuple
     recorded: float    # the trace's value
     numeric: float     # the central-difference estimate
@@ -75,12 +75,12 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
                 values = named[name].data
                 for index in np.ndindex(*values.shape):
                     compare(record, name, index, gradient, _derivative(_entry_mover(values, index), eps, loss))
-            if record.delta is None:
-                continue
-            with _z_nudged(layer, record.delta.shape) as nudge:
-                for index in np.ndindex(*record.delta.shape):
-                    compare(record, "delta", index, record.delta,
-                            _derivative(lambda step: nudge.update(index=index, step=step), eps, loss))
+            listed = isinstance(record.delta, list)
+            for entry, delta in enumerate(parts(record.delta)):
+                with _z_nudged(layer, delta.shape, entry if listed else None) as nudge:
+                    for index in np.ndindex(*delta.shape):
+                        compare(record, f"delta[{entry}]" if listed else "delta", index, delta,
+                                _derivative(lambda step: nudge.update(index=index, step=step), eps, loss))
     return CheckReport(rows)
 
 
@@ -129,17 +129,22 @@ def _nudged(tensor, nudge):
 
 
 @contextlib.contextmanager
-def _z_nudged(layer, shape):
+def _z_nudged(layer, shape, entry=None):
     """While open, the dict yielded ({"index", "step"}) moves z[index] of ``layer`` by step in every
     forward pass where z has ``shape``; z is the tensor the trace took the delta of: the recorded z,
-    else the output."""
+    else the output (its ``entry``-th tensor when the layer returns a list)."""
     nudge = {"index": None, "step": 0.0, "shape": tuple(shape)}
     previous = layer._records
 
     def call(inputs, training=False):
         layer._records = records = _NudgingRecords(nudge)
         output = type(layer).call(layer, inputs, training=training)
-        return output if "z" in records else _nudged(output, nudge)
+        if "z" in records:
+            return output
+        if entry is not None:
+            _nudged(output[entry], nudge)
+            return output
+        return _nudged(output, nudge)
 
     layer.call = call
     try:

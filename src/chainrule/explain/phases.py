@@ -14,6 +14,7 @@ import numpy as np
 
 from . import derivatives as D
 from .render import Table, number, summary
+from .trace import parts
 
 MAX_UNITS = 16
 MAX_SAMPLES = 4
@@ -60,8 +61,9 @@ def _layer_tables(trace, rate, fmt):
         if record.delta is None:
             backward.rows.append([f"{l}: {record.name}", "-", "-", "not reached by the backward pass"])
         else:
-            backward.rows.append([f"{l}: {record.name}", fmt(np.linalg.norm(record.delta)),
-                                  fmt(np.abs(record.delta).max(initial=0)), cell(record.delta)])
+            entries = parts(record.delta)
+            backward.rows.append([f"{l}: {record.name}", fmt(np.sqrt(sum(np.sum(d * d) for d in entries))),
+                                  fmt(max(np.abs(d).max(initial=0) for d in entries)), cell(record.delta)])
     gradients = Table("Gradients: dL/dweight for every weight", ["layer", "weight", "‖weight‖", "‖dL/dweight‖",
                                                                   "dL/dweight"])
     for l, record in enumerate(trace.layers, start=1):

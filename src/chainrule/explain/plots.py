@@ -7,6 +7,8 @@ pixels (the ``*_SIZE`` constants), so files are the same size whatever the netwo
 """
 import numpy as np
 
+from .trace import parts
+
 DPI = 100
 NETWORK_SIZE = (1400, 640)        # plot_network: forward panel | backward panel
 ANIMATION_SIZE = (800, 560)
@@ -157,10 +159,10 @@ def _summary(ax, trace, phase):
               f"{_shape_text(r.a)}" for l, r in enumerate(records, start=1)]
     rows = np.arange(len(records))
     if phase == "forward":
-        series = (("mean |a|", [np.mean(np.abs(r.a)) for r in records]),
+        series = (("mean |a|", [np.mean(np.abs(np.concatenate([np.ravel(a) for a in parts(r.a)]))) for r in records]),
                   ("||W||", [_norm(r.weights.values()) for r in records]))
     else:
-        series = (("||δ||", [0.0 if r.delta is None else np.linalg.norm(r.delta) for r in records]),
+        series = (("||δ||", [_norm(parts(r.delta)) for r in records]),
                   ("||dL/dW||", [_norm(r.grads.values()) for r in records]))
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())   # minor labels overlap when the range is under a decade
@@ -176,6 +178,8 @@ def _summary(ax, trace, phase):
 
 
 def _shape_text(values):
+    if isinstance(values, list):
+        return ", ".join(_shape_text(entry) for entry in values)
     shape = np.shape(values)[1:]
     if len(shape) == 1:
         return f"{shape[0]} unit" + ("s" if shape[0] != 1 else "")

@@ -76,9 +76,9 @@ def trace(model, x, y, learning_rate=None, names=None):
     with _recording(layers) as captured, _grads_set_aside(model.weights), default_dtype(model.weights[0].dtype):
         loss = model.compute_loss(x, y, training=False)
         for records in captured:
-            z = _z(records)
-            if z is not None and z.requires_grad:
-                z.retain_grad()
+            for z in parts(_z(records)):
+                if z.requires_grad:
+                    z.retain_grad()
         loss.backward()
         records = [_layer_record(layer, seen) for layer, seen in zip(layers, captured)]
     if learning_rate is None:
@@ -150,9 +150,29 @@ def _grads_set_aside(weights):
 
 
 def _z(records):
-    """The tensor whose gradient is the layer's delta: its pre-activation z, else its output (a = z)."""
+    """The tensor whose gradient is the layer's delta: its pre-activation z, else its output (a = z);
+    a list of tensors for a layer that returns several (``return_state``)."""
     z = records.get("z", records.get("output"))
+    if isinstance(z, list):
+        return z if all(isinstance(entry, Tensor) for entry in z) else None
     return z if isinstance(z, Tensor) else None
+
+
+def parts(value):
+    """``value`` as a list: the entries of a layer's list output, [value] for one array or tensor, [] for None."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _delta(z):
+    """dL/dz from the reverse sweep: an array, a list of arrays for a list z (zeros for an entry
+    the loss does not use), or None when the sweep did not reach z."""
+    if isinstance(z, list):
+        if all(entry.grad is None for entry in z):
+            return None
+        return [np.zeros_like(entry.data) if entry.grad is None else np.array(entry.grad) for entry in z]
+    return None if z is None or z.grad is None else np.array(z.grad)
 
 
 def named_weights(layer):
@@ -180,7 +200,7 @@ def _layer_record(layer, seen):
         inputs=_values(seen["input"]),
         z=output if z is None or z is seen["output"] else z.data.copy(),
         a=output,
-        delta=None if z is None or z.grad is None else np.array(z.grad),
+        delta=_delta(z),
         kernel=weights.get("kernel"),
         bias=weights.get("bias"),
         grad_kernel=grads.get("kernel"),

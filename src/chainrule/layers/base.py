@@ -170,15 +170,19 @@ def get_layer_class(name):
 class SymbolicTensor:
     """A placeholder for a batch of shape ``(None, *shape)`` in a functional model:
     the output of ``Input`` or of a layer called on placeholders. It records the
-    layer and the placeholders it came from; ``Model(inputs, outputs)`` replays them."""
+    layer and the placeholders it came from; ``Model(inputs, outputs)`` replays them.
+    A layer that returns a list (``return_state``) gives one placeholder per entry:
+    they share ``call`` (one run of the layer) and differ in ``output_index``."""
 
     name = None
 
-    def __init__(self, shape, layer=None, parents=(), list_call=False):
+    def __init__(self, shape, layer=None, parents=(), list_call=False, call=None, output_index=None):
         self.shape = (None, *shape)
         self.layer = layer
         self.parents = tuple(parents)
         self.list_call = list_call
+        self.call = call
+        self.output_index = output_index
 
     @classmethod
     def from_call(cls, layer, inputs):
@@ -188,13 +192,19 @@ class SymbolicTensor:
             if not isinstance(parent, SymbolicTensor):
                 raise TypeError(f"{layer.name}: expected every input to come from Input(...), got {type(parent).__name__}")
         samples = [Tensor(xp.zeros((1, *p.shape[1:]), dtype=get_default_dtype())) for p in parents]
+        list_call = isinstance(inputs, (list, tuple))
         with no_grad():
-            out = layer(samples if isinstance(inputs, (list, tuple)) else samples[0])
-        return cls(out.shape[1:], layer, parents, list_call=isinstance(inputs, (list, tuple)))
+            out = layer(samples if list_call else samples[0])
+        if not isinstance(out, list):
+            return cls(out.shape[1:], layer, parents, list_call=list_call)
+        call = object()
+        return [cls(entry.shape[1:], layer, parents, list_call=list_call, call=call, output_index=index)
+                for index, entry in enumerate(out)]
 
     def __repr__(self):
         source = self.layer.name if self.layer is not None else "input"
-        return f"<SymbolicTensor shape={self.shape} from {source}>"
+        entry = "" if self.output_index is None else f"[{self.output_index}]"
+        return f"<SymbolicTensor shape={self.shape} from {source}{entry}>"
 
 
 def _is_symbolic(inputs):
