@@ -10,8 +10,10 @@ per layer,
 
 z is the pre-activation a layer records (Dense, Conv, the input projection of a
 recurrent layer); a layer that records none (pooling, normalization, Flatten,
-Embedding, Bidirectional...) has a = z, so its delta is dL/d(output). Every weight
-the backward pass reaches has its gradient in the record's ``grads``.
+Embedding, Bidirectional...) has a = z, so its delta is dL/d(output); a layer that
+returns a list (``return_state``) has one delta per entry, zeros for an entry the loss
+does not use. Every weight the backward pass reaches has its gradient in the record's
+``grads``.
 
 Nothing is recomputed by a second implementation: the deltas and gradients are
 the adjoints the graph produced, so they are the ones an optimizer would apply.
@@ -43,7 +45,7 @@ class LayerRecord:
     inputs: np.ndarray       # a_prev, the layer's input
     z: np.ndarray            # pre-activation; the output itself (``z is a``) for a layer that records none
     a: np.ndarray            # the layer's output
-    delta: np.ndarray        # dL/dz
+    delta: np.ndarray        # dL/dz (a list of arrays for a list output; None if not reached)
     kernel: np.ndarray = None
     bias: np.ndarray = None
     grad_kernel: np.ndarray = None  # a_prev^T @ delta
