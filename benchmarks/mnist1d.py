@@ -57,18 +57,24 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
-import numpy as np
-import torch
+# Run as a script, this file's folder heads sys.path, where the file's name would hide the
+# mnist1d package that chainrule.datasets builds the data with.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != HERE]
 
-import chainrule as cr
-import chainrule.functional as F
-from chainrule import layers
-from chainrule.datasets import load_mnist1d
-from chainrule.initializers import RandomUniform
-from chainrule.optimizers import Adam, AdamW
-from chainrule.optimizers.schedules import CosineDecay
-from chainrule.utils import set_random_seed
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import chainrule as cr  # noqa: E402
+import chainrule.functional as F  # noqa: E402
+from chainrule import layers  # noqa: E402
+from chainrule.datasets import load_mnist1d  # noqa: E402
+from chainrule.initializers import RandomUniform  # noqa: E402
+from chainrule.optimizers import Adam, AdamW  # noqa: E402
+from chainrule.optimizers.schedules import CosineDecay  # noqa: E402
+from chainrule.utils import set_random_seed  # noqa: E402
 
 PAPER_ACCURACY = {"logistic": 32.0, "mlp": 68.0, "cnn": 94.0, "gru": 91.0}
 STEPS = 40

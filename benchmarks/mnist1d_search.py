@@ -12,29 +12,33 @@ here, so running jobs side by side is fine.
         --weight-decay 0 0.1 --dropout 0 0.2 [--seeds 2] [--frameworks chainrule pytorch] [--jobs 2]
 """
 import argparse
+import importlib.util
 import itertools
-import json
-import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
-BENCHMARK = Path(__file__).with_name("mnist1d.py")
-FOLDS = 4
+
+def _benchmark_module():
+    """benchmarks/mnist1d.py, loaded under another name (``mnist1d`` is the dataset package's)."""
+    spec = importlib.util.spec_from_file_location("mnist1d_benchmark", Path(__file__).with_name("mnist1d.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+mnist1d = _benchmark_module()
 
 
 def validation_accuracy(kind, framework, recipe, seed, fold, steps):
-    """One run's accuracy on validation fold ``fold``, in a fresh single-threaded process."""
+    """One run's accuracy on validation fold ``fold``, through the benchmark's own fresh-process runner
+    (chainrule's BLAS and PyTorch on 1 thread each)."""
     schedule, weight_decay, dropout = recipe
-    command = [sys.executable, str(BENCHMARK), "--single", kind, framework, str(seed), "--steps", str(steps),
-               "--validation-fold", str(fold), "--schedule", schedule, "--weight-decay", str(weight_decay),
-               "--dropout", str(dropout), "--torch-threads", "1"]
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    completed = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
-    return json.loads(completed.stdout)["accuracy"]
+    args = mnist1d.parser().parse_args(["--steps", str(steps), "--validation-fold", str(fold), "--schedule", schedule,
+                                        "--weight-decay", str(weight_decay), "--dropout", str(dropout),
+                                        "--torch-threads", "1", "--chainrule-threads", "1"])
+    return mnist1d.run_in_fresh_process(kind, framework, seed, args)["accuracy"]
 
 
 def main():
@@ -51,14 +55,14 @@ def main():
 
     recipes = list(itertools.product(args.schedule, args.weight_decay, args.dropout))
     runs = [(kind, framework, recipe, seed, fold) for kind in args.models for recipe in recipes
-            for framework in args.frameworks for seed in range(args.seeds) for fold in range(FOLDS)]
+            for framework in args.frameworks for seed in range(args.seeds) for fold in range(mnist1d.FOLDS)]
     with ThreadPoolExecutor(args.jobs) as pool:
         accuracies = list(pool.map(lambda run: validation_accuracy(*run, args.steps), runs))
 
     by_candidate = {}
     for (kind, framework, recipe, _, _), accuracy in zip(runs, accuracies):
         by_candidate.setdefault((kind, framework, recipe), []).append(accuracy)
-    print(f"Validation accuracy, mean over {args.seeds} seeds x {FOLDS} folds (3,000 training / 1,000 held-out "
+    print(f"Validation accuracy, mean over {args.seeds} seeds x {mnist1d.FOLDS} folds (3,000 training / 1,000 held-out "
           f"sequences), {args.steps} (+1) steps\n")
     print("| model | framework | schedule | weight decay | dropout | validation accuracy | standard error |")
     print("|---|---|---|---|---|---|---|")

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import derivatives as D
 from .render import Table, number, summary
-from .trace import parts
+from .trace import joint_norm, parts
 
 MAX_UNITS = 16
 MAX_SAMPLES = 4
@@ -62,7 +62,7 @@ def _layer_tables(trace, rate, fmt):
             backward.rows.append([f"{l}: {record.name}", "-", "-", "not reached by the backward pass"])
         else:
             entries = parts(record.delta)
-            backward.rows.append([f"{l}: {record.name}", fmt(np.sqrt(sum(np.sum(d * d) for d in entries))),
+            backward.rows.append([f"{l}: {record.name}", fmt(joint_norm(entries)),
                                   fmt(max(np.abs(d).max(initial=0) for d in entries)), cell(record.delta)])
     gradients = Table("Gradients: dL/dweight for every weight", ["layer", "weight", "‖weight‖", "‖dL/dweight‖",
                                                                   "dL/dweight"])

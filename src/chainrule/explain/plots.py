@@ -7,7 +7,7 @@ pixels (the ``*_SIZE`` constants), so files are the same size whatever the netwo
 """
 import numpy as np
 
-from .trace import parts
+from .trace import joint_norm, parts
 
 DPI = 100
 NETWORK_SIZE = (1400, 640)        # plot_network: forward panel | backward panel
@@ -160,10 +160,10 @@ def _summary(ax, trace, phase):
     rows = np.arange(len(records))
     if phase == "forward":
         series = (("mean |a|", [np.mean(np.abs(np.concatenate([np.ravel(a) for a in parts(r.a)]))) for r in records]),
-                  ("||W||", [_norm(r.weights.values()) for r in records]))
+                  ("||W||", [joint_norm(r.weights.values()) for r in records]))
     else:
-        series = (("||δ||", [_norm(parts(r.delta)) for r in records]),
-                  ("||dL/dW||", [_norm(r.grads.values()) for r in records]))
+        series = (("||δ||", [joint_norm(parts(r.delta)) for r in records]),
+                  ("||dL/dW||", [joint_norm(r.grads.values()) for r in records]))
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())   # minor labels overlap when the range is under a decade
     height = 0.38
@@ -184,10 +184,6 @@ def _shape_text(values):
     if len(shape) == 1:
         return f"{shape[0]} unit" + ("s" if shape[0] != 1 else "")
     return " x ".join(map(str, shape))
-
-
-def _norm(arrays):
-    return float(np.sqrt(sum(np.sum(np.square(a)) for a in arrays)))
 
 
 def plot_network(trace, path):

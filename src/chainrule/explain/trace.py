@@ -167,6 +167,11 @@ def parts(value):
     return value if isinstance(value, list) else [value]
 
 
+def joint_norm(arrays):
+    """sqrt(sum of squares of every entry of every array): one norm for several arrays (0 for none)."""
+    return float(np.sqrt(sum(np.sum(np.square(a)) for a in arrays)))
+
+
 def _delta(z):
     """dL/dz from the reverse sweep: an array, a list of arrays for a list z (zeros for an entry
     the loss does not use), or None when the sweep did not reach z."""
