@@ -135,12 +135,18 @@ def test_batch_size_sets_the_steps_per_epoch(batch_size, steps_per_epoch):
     assert model.optimizer.iterations == 3 * steps_per_epoch
 
 
+def twin_sgd_models():
+    """Two compiled copies of one two-class MLP (same weights, SGD 0.1)."""
+    first, second = mlp(classes=2), mlp(classes=2)
+    second.set_weights(first.get_weights())
+    for model in (first, second):
+        model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    return first, second
+
+
 def test_batch_gradient_descent_step_uses_the_gradient_of_the_whole_set():
     x, y = blobs(10)
-    full, by_fit = mlp(classes=2), mlp(classes=2)
-    by_fit.set_weights(full.get_weights())
-    for model in (full, by_fit):
-        model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    full, by_fit = twin_sgd_models()
     full.train_on_batch(x, y)
     by_fit.fit(x, y, batch_size=None, epochs=1, verbose=0)
     for a, b in zip(full.get_weights(), by_fit.get_weights()):
@@ -149,10 +155,7 @@ def test_batch_gradient_descent_step_uses_the_gradient_of_the_whole_set():
 
 def test_stochastic_mode_takes_one_step_per_sample_in_order_without_shuffle():
     x, y = blobs(4)
-    stepped, by_fit = mlp(classes=2), mlp(classes=2)
-    by_fit.set_weights(stepped.get_weights())
-    for model in (stepped, by_fit):
-        model.compile(optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    stepped, by_fit = twin_sgd_models()
     for i in range(4):
         stepped.train_on_batch(x[i:i + 1], y[i:i + 1])
     by_fit.fit(x, y, batch_size=1, epochs=1, shuffle=False, verbose=0)
