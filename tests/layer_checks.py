@@ -6,7 +6,7 @@ import chainrule as cr
 
 def _rebind(layer, replacements):
     """Point ``layer`` (and its sublayers) at new weight Tensors: {id(old): new}."""
-    for obj in [layer, *layer._sublayers()]:
+    for obj in [layer, *layer.sublayers()]:
         for key, value in list(vars(obj).items()):
             if isinstance(value, cr.Tensor) and id(value) in replacements:
                 setattr(obj, key, replacements[id(value)])

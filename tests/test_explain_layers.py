@@ -9,7 +9,7 @@ from rich.console import Console
 
 from chainrule import layers
 from chainrule.explain import trace
-from chainrule.explain.trace import default_dtype, named_weights
+from chainrule.tensor import default_dtype
 from chainrule.models import Sequential
 from chainrule.utils import set_random_seed
 
@@ -78,29 +78,25 @@ def traced(request, rng, float64):
 
 
 def engine_pass(model, x, y):
-    """The engine's own backward pass, each layer's z (recorded pre-activation, else output) kept:
-    ({layer name: dL/dz}, {id of weight: dL/dweight})."""
-    def keeping(layer):
-        def call(inputs, training=False):
-            layer._records = {}
-            layer._records["output"] = type(layer).call(layer, inputs, training)
-            return layer._records["output"]
-        return call
+    """The engine's own backward pass, each layer's z (the pre-activation its output is marked
+    with, else its output) kept by a forward hook: ({layer name: dL/dz}, {id of weight: dL/dweight})."""
+    kept = {}
 
-    for layer in model.layers:
-        layer.call = keeping(layer)
+    def keep(layer, inputs, output):
+        first = output[0] if isinstance(output, list) else output
+        kept[layer.name] = first.preactivation if first.preactivation is not None else output
+
+    handles = [layer.register_forward_hook(keep) for layer in model.layers]
     try:
         loss = model.compute_loss(x, y)
-        kept = {layer.name: layer._records.get("z", layer._records["output"]) for layer in model.layers}
         for z in kept.values():
             z.retain_grad()
         loss.backward()
         return ({name: z.grad for name, z in kept.items()},
                 {id(w): np.array(w.grad) for w in model.weights if w.grad is not None})
     finally:
-        for layer in model.layers:
-            layer._records = None
-            del layer.call
+        for handle in handles:
+            handle.remove()
         for w in model.weights:
             w.grad = None
 
@@ -127,7 +123,9 @@ def test_deltas_and_gradients_equal_the_engines_backward_pass(traced):
     for layer, record in zip(model.layers, run.layers):
         np.testing.assert_allclose(record.delta, deltas[layer.name], rtol=1e-12, atol=1e-15)
         assert len(record.grads) == len(layer.trainable_weights)
-        for name, weight in named_weights(layer).items():
+        for name, weight in layer.named_weights().items():
+            if not weight.requires_grad:
+                continue
             np.testing.assert_allclose(record.grads[name], grads[id(weight)], rtol=1e-12, atol=1e-15)
 
 

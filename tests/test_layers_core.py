@@ -40,12 +40,12 @@ def test_dense_initializers_are_applied():
     np.testing.assert_array_equal(layer.bias.data, [0.5, 0.5, 0.5])
 
 
-def test_dense_records_its_pre_activation_when_asked():
+def test_dense_marks_its_output_with_the_pre_activation():
     layer = Dense(2, activation="relu")
-    layer._records = {}
     x = np.array([[1.0, -1.0]])
-    layer(x)
-    np.testing.assert_allclose(layer._records["z"].data, x @ layer.kernel.data)
+    output = layer(x)
+    np.testing.assert_allclose(output.preactivation.data, x @ layer.kernel.data)
+    np.testing.assert_allclose(output.data, np.maximum(output.preactivation.data, 0))
 
 
 @pytest.mark.parametrize("activation", ["linear", "sigmoid", "tanh", "relu", "softmax", "gelu"])
@@ -71,7 +71,7 @@ def test_dense_rejects_a_non_positive_int_unit_count(units):
 def test_input_dim_and_input_shape_set_the_shape_hint():
     assert Dense(2, input_dim=7).input_shape_hint == (7,)
     assert Dense(2, input_shape=(7,)).input_shape_hint == (7,)
-    with pytest.raises(ValueError, match="input_shape: expected positive ints"):
+    with pytest.raises(ValueError, match="input_shape: expected a tuple of positive ints"):
         Dense(2, input_shape=(0,))
 
 

@@ -96,10 +96,19 @@ def test_loss_config_round_trips():
 
 
 # ----- the fused output: dL/dz = (o - y) / n exactly ------------------------------------------
-def output_delta(model, x, y):
-    """dL/dz at the output layer, read from the graph, and the model's output o."""
+def model_output(model, x, y):
+    """(L, the model's output tensor) of one compute_loss pass, the output kept by a forward hook."""
+    kept = []
+    handle = model.register_forward_hook(lambda model, inputs, output: kept.append(output))
     loss = model.compute_loss(x, y, training=True)
-    z = model.layers[-1]._records["z"].retain_grad()
+    handle.remove()
+    return loss, kept[0]
+
+
+def output_delta(model, x, y):
+    """dL/dz at the output (the logits the output carries), read from the graph, and the model's output o."""
+    loss, output = model_output(model, x, y)
+    z = output.logits.retain_grad()
     loss.backward()
     return z.grad, model.predict(x)
 
@@ -154,9 +163,11 @@ def test_fused_output_stays_finite_for_saturated_logits():
 def test_unmatched_activation_and_loss_use_the_probabilities():
     model = Sequential([Dense(2, activation="softmax", input_dim=1)])
     model.compile("sgd", "mse")
-    assert model._fused_output_layer() is None
+    assert not model.loss.fuses(model_output(model, np.ones((2, 1)), np.ones((2, 2)))[1])
     model.compile("sgd", "binary_crossentropy")
-    assert model._fused_output_layer() is None
+    assert not model.loss.fuses(model_output(model, np.ones((2, 1)), np.ones((2, 2)))[1])
+    model.compile("sgd", "categorical_crossentropy")
+    assert model.loss.fuses(model_output(model, np.ones((2, 1)), np.eye(2))[1])
 
 
 # ----- metrics --------------------------------------------------------------------------------

@@ -72,10 +72,12 @@ def test_worked_example_forward_gives_the_hand_computed_output():
 
 def test_worked_example_deltas_match_the_delta_rule():
     model = worked_example_model()
-    hidden, output = model.layers
-    hidden._records, output._records = {}, {}
+    outputs = {}
+    for layer in model.layers:
+        layer.register_forward_hook(lambda layer, inputs, output: outputs.setdefault(layer.name, output))
     loss = model.compute_loss(X1, Y1, training=True)
-    z1, z2 = hidden._records["z"].retain_grad(), output._records["z"].retain_grad()
+    hidden, output = (outputs[layer.name] for layer in model.layers)
+    z1, z2 = hidden.preactivation.retain_grad(), output.preactivation.retain_grad()
     loss.backward()
     expected = hand_computed_step()
     np.testing.assert_allclose(z2.grad, expected["delta2"], rtol=1e-5)

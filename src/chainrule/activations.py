@@ -1,7 +1,34 @@
-"""Activation functions by name (Keras identifiers), each a chainrule.functional primitive."""
-from .functional import elu, gelu, leaky_relu, mish, relu, sigmoid, silu, softmax, softplus, tanh
+"""Activation functions by name (Keras identifiers), each a chainrule.functional primitive.
+
+``sigmoid`` and ``softmax`` mark their output with its logits z (``output.logits``,
+as Keras keeps ``_keras_logits``), so a cross-entropy given the output takes z and
+its fused primitive instead: the output delta is then exactly (o - y) / n.
+"""
+from . import functional as F
+from .functional import elu, gelu, leaky_relu, mish, relu, silu, softplus, tanh
+from .tensor import Tensor
 
 swish = silu
+
+
+def _with_logits(output, z, activation):
+    if isinstance(output, Tensor) and isinstance(z, Tensor):
+        output.logits, output.logits_activation = z, activation
+    return output
+
+
+def sigmoid(x):
+    """a = 1 / (1 + exp(-z)), the output marked with its logits z."""
+    return _with_logits(F.sigmoid(x), x, "sigmoid")
+
+
+def softmax(x, axis=-1):
+    """a_i = exp(z_i) / sum_j exp(z_j) over ``axis``; over the last axis the output is marked with its logits z."""
+    return _with_logits(F.softmax(x, axis), x, "softmax") if axis in (-1, _last_axis(x)) else F.softmax(x, axis)
+
+
+def _last_axis(x):
+    return getattr(x, "ndim", 0) - 1
 
 
 def linear(x):

@@ -1,15 +1,15 @@
 """Losses by name and as classes (Keras names), each the batch mean of a per-sample loss.
 
 ``loss(y_true, y_pred)`` returns a scalar Tensor. A cross-entropy on probabilities
-names the output activation it inverts (``logits_activation``): when a model's
-output layer ends in that activation, the model hands the loss the layer's
-pre-activation z and ``call_on_logits`` applies the fused, stable primitive, so
-the output delta is exactly dL/dz = (o - y) / n.
+names the output activation it inverts (``logits_activation``): when ``y_pred`` is
+that activation's output, marked with its logits z (``chainrule.activations``), the
+loss takes z and ``call_on_logits`` applies the fused, stable primitive, so the
+output delta is exactly dL/dz = (o - y) / n. ``fuses(y_pred)`` is that decision,
+made in this one place (explain asks it too).
 """
 import math
 import re
 
-from . import activations
 from . import functional as F
 from .backend import xp
 from .ops import tensor_like
@@ -31,6 +31,10 @@ class Loss:
 
     def call(self, y_true, y_pred):
         raise NotImplementedError
+
+    def fuses(self, y_pred):
+        """Whether this loss takes ``y_pred``'s logits z instead of ``y_pred`` (a fused output)."""
+        return False
 
     def call_on_logits(self, y_true, logits):
         """The loss of ``logits_activation(logits)``, computed from the logits by the fused primitive."""
@@ -94,9 +98,15 @@ class _CrossEntropy(Loss):
         if from_logits:
             self.logits_activation = None
 
+    def fuses(self, y_pred):
+        return (not self.from_logits and self.logits_activation is not None
+                and getattr(y_pred, "logits_activation", None) == self.logits_activation)
+
     def call(self, y_true, y_pred):
         if self.from_logits:
             return self.call_on_logits(y_true, y_pred)
+        if self.fuses(y_pred):
+            return self.call_on_logits(y_true, y_pred.logits)
         return self.call_on_probabilities(y_true, y_pred)
 
     def get_config(self):
@@ -106,7 +116,7 @@ class _CrossEntropy(Loss):
 class BinaryCrossentropy(_CrossEntropy):
     """L = -mean(y log p + (1 - y) log(1 - p));  on logits z, p = sigmoid(z) and dL/dz = (p - y) / n."""
 
-    logits_activation = staticmethod(activations.get("sigmoid"))
+    logits_activation = "sigmoid"
 
     def call_on_probabilities(self, y_true, y_pred):
         return F.binary_cross_entropy(y_pred.clip(EPSILON, 1 - EPSILON), y_true)
@@ -125,7 +135,7 @@ class CategoricalCrossentropy(_CrossEntropy):
     """L = -mean_i sum_c y_ic log p_ic for one-hot (or probability) targets;
     on logits z, p = softmax(z) and dL/dz = (p - y) / n."""
 
-    logits_activation = staticmethod(activations.get("softmax"))
+    logits_activation = "softmax"
 
     def call_on_probabilities(self, y_true, y_pred):
         p = (y_pred / y_pred.sum(axis=-1, keepdims=True)).clip(EPSILON, 1 - EPSILON)
@@ -146,7 +156,7 @@ class SparseCategoricalCrossentropy(_CrossEntropy):
     """L = -mean_i log p_i[y_i] for integer class labels y_i in [0, classes);
     on logits z, p = softmax(z) and dL/dz = (p - onehot(y)) / n."""
 
-    logits_activation = staticmethod(activations.get("softmax"))
+    logits_activation = "softmax"
 
     def call_on_probabilities(self, y_true, y_pred):
         picked = y_pred[xp.arange(len(y_true)), y_true]

@@ -20,20 +20,19 @@ def save_model(model, filepath):
     folder, flushed to disk, then renamed over the target."""
     from safetensors.numpy import save
     from . import __version__, losses, metrics, optimizers
-    if model._input_shape is None:
+    if model.input_shape is None:
         raise ValueError("model: cannot save a model that is not built yet; call it on data, fit it, "
                          "or give the first layer input_shape")
-    model._build_for(model._input_shape)
     tensors = {f"weights/{i:04d}": xp.asarray(w.data, order="C") for i, w in enumerate(model.weights)}
     record = {"class_name": type(model).__name__, "config": model.get_config(),
-              "input_shape": list(model._input_shape), "weight_names": model.weight_names}
+              "input_shape": list(model.input_shape[1:]), "weight_names": model.weight_names}
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
                 "model": json.dumps(record)}
     if model.optimizer is not None:
         metadata["compile"] = json.dumps({
             "optimizer": optimizers.serialize(model.optimizer),
             "loss": losses.serialize(model.loss),
-            "metrics": [m if isinstance(m, str) else metrics.serialize(m) for m in model._metric_identifiers]})
+            "metrics": [m if isinstance(m, str) else metrics.serialize(m) for m in model.metric_identifiers]})
         for key, value in model.optimizer.variables().items():
             tensors[f"optimizer/{key}"] = xp.asarray(value, order="C")
     _write_atomically(os.fspath(filepath), save(tensors, metadata=metadata))
@@ -87,8 +86,8 @@ def load_model(filepath, compile=True):
     try:
         record = json.loads(metadata["model"])
         model = get_layer_class(record["class_name"]).from_config(record["config"])
-        if model._input_shape is None:
-            model._build_for(tuple(record["input_shape"]))
+        if model.input_shape is None:
+            model.build((None, *record["input_shape"]))
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise ValueError(f"filepath: {path!r} holds a model config that cannot be rebuilt: {error!r}") from None
     count = len(record["weight_names"])

@@ -43,6 +43,33 @@ def get_default_dtype():
     return _Mode.default_dtype
 
 
+@contextlib.contextmanager
+def default_dtype(dtype):
+    """Context in which Python scalars, lists and new arrays take ``dtype`` (the previous default after)."""
+    previous = get_default_dtype()
+    set_default_dtype(dtype)
+    try:
+        yield
+    finally:
+        set_default_dtype(previous)
+
+
+@contextlib.contextmanager
+def float64(tensors):
+    """Context in which ``tensors`` hold float64 copies of their data and float64 is the default
+    dtype (for float64 finite differences); their own arrays are put back afterwards."""
+    tensors = list(tensors)
+    saved = [t.data for t in tensors]
+    for t in tensors:
+        t.data = t.data.astype(xp.float64)
+    try:
+        with default_dtype(xp.float64):
+            yield
+    finally:
+        for t, data in zip(tensors, saved):
+            t.data = data
+
+
 def is_grad_enabled():
     return _Mode.grad_enabled
 
@@ -114,9 +141,15 @@ class Tensor:
     ``Tensor(data, requires_grad=False, dtype=None)``: gradients of leaves that
     require grad accumulate in ``.grad`` across ``backward`` calls until reset
     (``t.grad = None``); a non-leaf keeps its gradient only after ``retain_grad()``.
+
+    Two marks tell what produced a tensor, for the losses and explain: ``logits`` is z
+    when the tensor is sigmoid(z) or softmax(z) (``logits_activation`` names which), so a
+    cross-entropy can take z directly; ``preactivation`` is z when a layer returned
+    a = f(z) (``Layer.activate``).
     """
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "_retains_grad", "__dict__", "__weakref__")
+    preactivation = logits = logits_activation = None   # set per tensor only where a mark applies
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, requires_grad=False, dtype=None):

@@ -135,7 +135,7 @@ class _Builder:
         self.slopes = [None if r.activation == "linear" or not D.is_elementwise(r.activation)
                        else D.activation_derivative(self.layers_by_name[r.name], r.z) for r in self.records]
         last = self.records[-1]
-        self.output_is_delta = D.fused_output(model) or not D.is_elementwise(last.activation)
+        self.output_is_delta = run.fused_output or not D.is_elementwise(last.activation)
         self.grad_output = None if self.output_is_delta else D.output_gradient(model, run.y, last.a)
 
     def chain(self, layer, index):
@@ -180,7 +180,7 @@ class _Builder:
         target = self.sym.target(m)
         count = D.averaged_count(self.model, last.a)
         if self.output_is_delta:
-            symbol = (D.fused_delta_symbol(name, target, count) if D.fused_output(self.model)
+            symbol = (D.fused_delta_symbol(name, target, count) if self.run.fused_output
                       else f"dE/dz_{name}")
             return [Factor(symbol, last.delta[s, m], f"∂E/∂z_{name}")]
         loss_name = D.compiled_loss(self.model).name

@@ -4,7 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .trace import float64, loss_value, named_weights, parts
+from ..tensor import Tensor, float64, no_grad
+from .records import layer_z, parts, trainable_named_weights
 
 
 @dataclass
@@ -68,16 +69,16 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
         ok = abs(recorded - numeric) <= atol + rtol * abs(numeric)
         rows.append(CheckRow(record.name, quantity, index, recorded, numeric, ok))
 
-    with float64(model):
+    with float64(model.weights):
         for layer, record in zip(model.layers, trace.layers):
-            named = named_weights(layer)
+            named = trainable_named_weights(layer)
             for name, gradient in record.grads.items():
                 values = named[name].data
                 for index in np.ndindex(*values.shape):
                     compare(record, name, index, gradient, _derivative(_entry_mover(values, index), eps, loss))
             listed = isinstance(record.delta, list)
             for entry, delta in enumerate(parts(record.delta)):
-                with _z_nudged(layer, delta.shape, entry if listed else None) as nudge:
+                with _z_nudged(layer, entry if listed else None) as nudge:
                     for index in np.ndindex(*delta.shape):
                         compare(record, f"delta[{entry}]" if listed else "delta", index, delta,
                                 _derivative(lambda step: nudge.update(index=index, step=step), eps, loss))
@@ -107,48 +108,37 @@ def _entry_mover(values, index):
     return move
 
 
-class _NudgingRecords(dict):
-    """A layer's records that add ``step`` to z[index] as the layer records z."""
+@contextlib.contextmanager
+def _z_nudged(layer, entry=None):
+    """While open, the dict yielded ({"index", "step"}) moves z[index] of ``layer`` by step in every
+    forward pass, through a forward hook; z is the tensor the trace took the delta of: the
+    pre-activation the output is marked with (the output is then recomputed as
+    ``layer.activate(z + step)``), else the output itself (its ``entry``-th tensor for a list output)."""
+    nudge = {"index": None, "step": 0.0}
 
-    def __init__(self, nudge):
-        super().__init__()
-        self.nudge = nudge
-
-    def __setitem__(self, key, tensor):
-        super().__setitem__(key, _nudged(tensor, self.nudge) if key == "z" else tensor)
-
-
-def _nudged(tensor, nudge):
-    """The batch's z moved by step at index (a forward pass on other shapes, e.g. the model's probe of its
-    output shape, is left alone)."""
-    if nudge["step"] and tensor.shape == nudge["shape"]:
+    def moved(tensor):
         data = tensor.data.copy()
         data[nudge["index"]] += nudge["step"]
-        tensor.data = data
-    return tensor
+        return Tensor(data)
 
+    def hook(hooked, inputs, output):
+        if not nudge["step"]:
+            return None
+        z = layer_z({"input": inputs, "output": output})
+        if isinstance(z, Tensor) and z is not output:
+            return hooked.activate(moved(z))
+        if entry is None:
+            return moved(output)
+        return [moved(part) if k == entry else part for k, part in enumerate(output)]
 
-@contextlib.contextmanager
-def _z_nudged(layer, shape, entry=None):
-    """While open, the dict yielded ({"index", "step"}) moves z[index] of ``layer`` by step in every
-    forward pass where z has ``shape``; z is the tensor the trace took the delta of: the recorded z,
-    else the output (its ``entry``-th tensor when the layer returns a list)."""
-    nudge = {"index": None, "step": 0.0, "shape": tuple(shape)}
-    previous = layer._records
-
-    def call(inputs, training=False):
-        layer._records = records = _NudgingRecords(nudge)
-        output = type(layer).call(layer, inputs, training=training)
-        if "z" in records:
-            return output
-        if entry is not None:
-            _nudged(output[entry], nudge)
-            return output
-        return _nudged(output, nudge)
-
-    layer.call = call
+    handle = layer.register_forward_hook(hook)
     try:
         yield nudge
     finally:
-        del layer.call
-        layer._records = previous
+        handle.remove()
+
+
+def loss_value(model, x, y):
+    """The loss ``fit`` would compute, as a float, without recording a graph."""
+    with no_grad():
+        return float(model.compute_loss(x, y, training=False).data)

@@ -129,7 +129,7 @@ def _model_trace(args):
     if model.loss is None:
         raise ValueError(f"{args.model}: the saved model has no loss; pass --loss")
     x = np.array(args.input)
-    sample_shape = model._input_shape
+    sample_shape = None if model.input_shape is None else model.input_shape[1:]
     if sample_shape is not None and x.shape[1:] != sample_shape and x.shape[1] == np.prod(sample_shape):
         x = x.reshape(len(x), *sample_shape)   # flat rows for a model over sequences or images
     return trace(model, x, np.array(args.target), args.learning_rate)

@@ -5,12 +5,8 @@ the compiled loss on the output; the symbols name them as a textbook would.
 """
 import numpy as np
 
-from .. import activations, losses
-from ..tensor import Tensor
-from .trace import default_dtype
-
-_SOFTMAX = activations.get("softmax")
-
+from .. import losses
+from ..tensor import Tensor, default_dtype
 
 def is_elementwise(activation_name):
     return activation_name not in ("softmax",)
@@ -23,13 +19,6 @@ def activation_derivative(layer, z):
     return leaf.grad
 
 
-def fused_output(model):
-    """True when the loss takes the last layer's z directly (sigmoid or softmax fused with cross-entropy)."""
-    loss, last = compiled_loss(model), model.layers[-1]
-    wanted = getattr(loss, "logits_activation", None)
-    return wanted is not None and getattr(last, "activation", None) is wanted
-
-
 def compiled_loss(model):
     return losses.get(model.loss)
 
@@ -37,7 +26,7 @@ def compiled_loss(model):
 def averaged_count(model, output):
     """How many values the loss averages: every output value, or (categorical) every sample."""
     loss = compiled_loss(model)
-    if getattr(loss, "logits_activation", None) is _SOFTMAX:
+    if getattr(loss, "logits_activation", None) == "softmax":
         return len(output)
     return output.size
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import derivatives as D
 from .render import Table, number, summary
-from .trace import joint_norm, parts
+from .records import joint_norm, parts
 
 MAX_UNITS = 16
 MAX_SAMPLES = 4
@@ -147,7 +147,7 @@ class _Context:
         output = trace.layers[-1].a
         targets = D.targets_like(self.model, trace.y, output)
         count = D.averaged_count(self.model, output)
-        fused = D.fused_output(self.model)
+        fused = trace.fused_output
         if fused:
             columns = ["unit", "o", "y", "δ = dL/dz"]
             title = (f"Output delta: {last.activation} fused with the cross-entropy, "

@@ -7,7 +7,7 @@ pixels (the ``*_SIZE`` constants), so files are the same size whatever the netwo
 """
 import numpy as np
 
-from .trace import joint_norm, parts
+from .records import joint_norm, parts
 
 DPI = 100
 NETWORK_SIZE = (1400, 640)        # plot_network: forward panel | backward panel

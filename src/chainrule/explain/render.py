@@ -71,3 +71,21 @@ def show(tables, console=None):
         for note in table.notes:
             console.print(note, markup=False, highlight=False)
         console.print()
+
+
+MAX_JSON_VALUES = 1024
+
+
+def listed(value):
+    """``value`` as JSON-ready lists and dicts, arrays over ``MAX_JSON_VALUES`` values summarised."""
+    if isinstance(value, dict):
+        return {key: listed(v) for key, v in value.items()}
+    if isinstance(value, list):
+        return [listed(v) for v in value]
+    if not isinstance(value, np.ndarray):
+        return value
+    if value.size <= MAX_JSON_VALUES:
+        return value.tolist()
+    flat = value.ravel()
+    return {"shape": list(value.shape), "norm": float(np.linalg.norm(flat)), "min": float(flat.min()),
+            "max": float(flat.max()), "first": flat[:8].tolist()}

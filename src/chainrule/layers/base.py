@@ -2,7 +2,7 @@
 import itertools
 import re
 
-from .. import initializers
+from .. import arguments, constraints, initializers, regularizers
 from ..backend import xp
 from ..tensor import Tensor, as_array, get_default_dtype, no_grad
 
@@ -17,13 +17,27 @@ def _unique_name(cls):
     return base if index == 0 else f"{base}_{index}"
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` takes the hook off again."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 class Layer:
     """A layer: creates its weights in ``build(input_shape)`` on the first call,
     computes in ``call(inputs, training)``, and round-trips through ``get_config``.
 
     Weights are leaf Tensors with ``requires_grad=True`` (trainable) created by
-    ``add_weight``. A layer with an activation records its pre-activation z with
-    ``self._record("z", z)`` so the explain module can read dL/dz from the graph.
+    ``add_weight``. Layers assigned as attributes (directly or in lists, tuples and
+    dicts) are tracked: their weights are this layer's too. A layer whose output is
+    a = f(z) for a pre-activation z it computes returns ``self.activate(z)``, which
+    marks the output with z (``output.preactivation``): the tensor whose gradient
+    explain calls the layer's delta.
 
     Every subclass registers itself by class name, so a saved model's config
     rebuilds any layer (:func:`get_layer_class`).
@@ -40,35 +54,42 @@ class Layer:
         self.dtype = xp.dtype(dtype) if dtype is not None else get_default_dtype()
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
-        if input_shape is not None:
-            input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
-            for n in input_shape:
-                if n is not None and (not isinstance(n, int) or n <= 0):
-                    raise ValueError(f"input_shape: expected positive ints, got {input_shape}")
-        self.input_shape_hint = input_shape
+        self.input_shape_hint = None if input_shape is None else arguments.sample_shape(input_shape, "input_shape")
         self._weights = []
         self._regularizers = []
-        self._records = None
+        self._constraints = []
+        self._forward_hooks = []
+        self._forward_pre_hooks = []
         self.output_shape = None
 
     # ----- weights ----------------------------------------------------------
-    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True):
-        """Create a weight Tensor of ``shape`` drawn from ``initializer``."""
+    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True, constraint=None):
+        """Create a weight Tensor of ``shape`` drawn from ``initializer``; the initializer,
+        regularizer and constraint may be given by name, config or instance."""
+        regularizer, constraint = regularizers.get(regularizer), constraints.get(constraint)
         values = initializers.get(initializer)(tuple(shape), dtype=self.dtype)
         weight = Tensor(values, requires_grad=trainable)
         self._weights.append((name, weight, trainable))
         if regularizer is not None:
             self._regularizers.append((regularizer, weight))
+        if constraint is not None:
+            self._constraints.append((constraint, weight))
         return weight
 
-    def _sublayers(self):
-        """Layers whose weights this layer owns too (a model's layers); none for a plain layer."""
-        return []
+    def sublayers(self):
+        """The layers this layer owns: those assigned as its attributes, directly or inside
+        lists, tuples and dicts, in assignment order (each once)."""
+        found = []
+        for value in vars(self).values():
+            for item in _flattened(value):
+                if isinstance(item, Layer) and item is not self and not any(item is seen for seen in found):
+                    found.append(item)
+        return found
 
     def _weight_entries(self):
         """(name, weight, trainable) of this layer's weights, then its sublayers'."""
         entries = [(f"{self.name}/{name}", w, trainable and self.trainable) for name, w, trainable in self._weights]
-        for layer in self._sublayers():
+        for layer in self.sublayers():
             entries.extend((name, w, trainable and self.trainable) for name, w, trainable in layer._weight_entries())
         return entries
 
@@ -87,6 +108,13 @@ class Layer:
     @property
     def weight_names(self):
         return [name for name, _, _ in self._weight_entries()]
+
+    def named_weights(self):
+        """{name: weight} of this layer's weights and its sublayers', each name without this layer's
+        own prefix ("kernel", "forward_gru/kernel")."""
+        prefix = f"{self.name}/"
+        return {name[len(prefix):] if name.startswith(prefix) else name: weight
+                for name, weight, _ in self._weight_entries()}
 
     def count_params(self):
         return sum(int(w.size) for w in self.weights)
@@ -109,22 +137,43 @@ class Layer:
     def regularization_loss(self):
         """Sum of the penalties of the regularized weights (a Tensor), or None."""
         penalties = [regularizer(weight) for regularizer, weight in self._regularizers]
-        penalties += [p for p in (layer.regularization_loss() for layer in self._sublayers()) if p is not None]
+        penalties += [p for p in (layer.regularization_loss() for layer in self.sublayers()) if p is not None]
         total = None
         for penalty in penalties:
             total = penalty if total is None else total + penalty
         return total
 
+    def weight_constraints(self):
+        """(constraint, weight) of this layer's constrained weights and its sublayers': after each
+        optimizer step, training projects w <- constraint(w)."""
+        pairs = list(self._constraints)
+        for layer in self.sublayers():
+            pairs.extend(layer.weight_constraints())
+        return pairs
+
     # ----- forward ----------------------------------------------------------
     def build(self, input_shape):
-        self.built = True
+        """Create the weights for inputs of ``input_shape`` (batch axis first); ``build_for`` calls it once."""
+
+    def build_for(self, input_shape):
+        """Build the layer once, for inputs of ``input_shape``: the one place ``built`` is set."""
+        if not self.built:
+            self.build(input_shape)
+            self.built = True
 
     def call(self, inputs, training=False):
         raise NotImplementedError
 
+    def activate(self, z):
+        """a = f(z) with the layer's activation, the output marked with its pre-activation z."""
+        output = self.activation(z)
+        if output is not z:
+            output.preactivation = z
+        return output
+
     def __call__(self, inputs, training=False):
-        """Build on first use, then ``call``. On symbolic inputs (from ``Input``) the
-        call is recorded as a node of a functional model instead of computed."""
+        """Build on first use, ``call``, then run the forward hooks. On symbolic inputs (from
+        ``Input``) the call is recorded as a node of a functional model instead of computed."""
         if _is_symbolic(inputs):
             return SymbolicTensor.from_call(self, inputs)
         if isinstance(inputs, (list, tuple)):
@@ -134,16 +183,30 @@ class Layer:
             if not isinstance(inputs, Tensor):
                 inputs = Tensor(inputs)
             shape = tuple(inputs.shape)
-        if not self.built:
-            self.build(shape)
-            self.built = True
+        for hook in list(self._forward_pre_hooks):
+            replaced = hook(self, inputs)
+            if replaced is not None:
+                inputs = replaced
+        self.build_for(shape)
         outputs = self.call(inputs, training=training)
-        self.output_shape = (None, *outputs.shape[1:]) if isinstance(outputs, Tensor) else None
+        for hook in list(self._forward_hooks):
+            replaced = hook(self, inputs, outputs)
+            if replaced is not None:
+                outputs = replaced
+        if self.output_shape is None and isinstance(outputs, Tensor):
+            self.output_shape = (None, *outputs.shape[1:])
         return outputs
 
-    def _record(self, key, tensor):
-        if self._records is not None:
-            self._records[key] = tensor
+    def register_forward_hook(self, hook):
+        """Run ``hook(layer, inputs, output)`` after every ``call``; a hook that returns a value
+        replaces the output with it (PyTorch's contract). Returns a handle whose ``remove()``
+        takes the hook off."""
+        return _registered(self._forward_hooks, hook, "hook(layer, inputs, output)")
+
+    def register_forward_pre_hook(self, hook):
+        """Run ``hook(layer, inputs)`` before every ``call``; a hook that returns a value replaces
+        the inputs with it (PyTorch's contract). Returns a handle whose ``remove()`` takes it off."""
+        return _registered(self._forward_pre_hooks, hook, "hook(layer, inputs)")
 
     # ----- config -----------------------------------------------------------
     def get_config(self):
@@ -160,11 +223,41 @@ class Layer:
         return f"<{type(self).__name__} name={self.name!r}>"
 
 
+def _registered(hooks, hook, signature):
+    if not callable(hook):
+        raise TypeError(f"hook: expected a callable {signature}, got {type(hook).__name__}")
+    hooks.append(hook)
+    return RemovableHandle(hooks, hook)
+
+
+def _flattened(value):
+    """The items of a value and of the lists, tuples and dicts inside it (a value that is none of them: itself)."""
+    stack, items = [value], []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, (list, tuple)):
+            stack.extend(reversed(item))
+        else:
+            items.append(item)
+    return items
+
+
 def get_layer_class(name):
     """The Layer subclass called ``name`` (every subclass registers itself)."""
     if name not in _REGISTRY:
         raise ValueError(f"layer: unknown class name {name!r}; known layers: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]
+
+
+def serialize_layer(layer):
+    """{"class_name", "config"}: what ``deserialize_layer`` rebuilds ``layer`` from."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def deserialize_layer(config):
+    return get_layer_class(config["class_name"]).from_config(config["config"])
 
 
 class SymbolicTensor:

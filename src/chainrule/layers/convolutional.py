@@ -1,8 +1,7 @@
 """Convolution layers: Conv1D and Conv2D (channels last, as Keras), over the fused
 :class:`chainrule.nn_ops.Convolution` primitive."""
-from .. import activations, initializers, nn_ops
+from .. import activations, arguments, constraints, initializers, nn_ops, regularizers
 from .base import Layer
-from .core import _positive_int
 
 
 class _Conv(Layer):
@@ -16,8 +15,9 @@ class _Conv(Layer):
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, **kwargs):
-        self.filters = _positive_int(filters, "filters")
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        self.filters = arguments.positive_int(filters, "filters")
         self.kernel_size = nn_ops.normalize_tuple(kernel_size, self.rank, "kernel_size")
         self.strides = nn_ops.normalize_tuple(strides, self.rank, "strides")
         self.dilation_rate = nn_ops.normalize_tuple(dilation_rate, self.rank, "dilation_rate")
@@ -25,25 +25,28 @@ class _Conv(Layer):
         self.activation = activations.get(activation)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
         self.use_bias = use_bias
-        self.kernel_regularizer = kernel_regularizer
         self.kernel = self.bias = None
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
         nn_ops.spatial_padding(input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate, self.name)
         self.kernel = self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer)
+                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer)
-        self.built = True
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def call(self, inputs, training=False):
         _check_rank(self, inputs.shape, self.rank)
-        z = nn_ops.conv(inputs, self.kernel, self.bias, self.strides, self.padding, self.dilation_rate)
-        self._record("z", z)
-        return self.activation(z)
+        return self.activate(nn_ops.conv(inputs, self.kernel, self.bias, self.strides, self.padding,
+                                         self.dilation_rate))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
@@ -51,7 +54,11 @@ class _Conv(Layer):
                 "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 def _check_rank(layer, shape, rank):

@@ -1,15 +1,9 @@
 """Core layers: Dense, Activation, Dropout, Flatten."""
-from .. import activations, initializers, regularizers
+from .. import activations, arguments, constraints, initializers, regularizers
 from .. import functional as F
 from ..tensor import Tensor
 from ..utils import rng
 from .base import Layer
-
-
-def _positive_int(value, name):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}: expected a positive int, got {value!r}")
-    return value
 
 
 class Dense(Layer):
@@ -17,38 +11,40 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, input_dim=None, input_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, **kwargs):
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(input_shape=input_shape, input_dim=input_dim, **kwargs)
-        self.units = _positive_int(units, "units")
+        self.units = arguments.positive_int(units, "units")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
         self.kernel = self.add_weight("kernel", (input_shape[-1], self.units), self.kernel_initializer,
-                                      regularizer=self.kernel_regularizer)
+                                      regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer)
-        self.built = True
+            self.bias = self.add_weight("bias", (self.units,), self.bias_initializer, regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint)
 
     def call(self, inputs, training=False):
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: expected inputs with {self.kernel.shape[0]} features "
                              f"(last axis), got shape {inputs.shape}")
-        z = F.linear(inputs, self.kernel, self.bias)
-        self._record("z", z)
-        return self.activation(z)
+        return self.activate(F.linear(inputs, self.kernel, self.bias))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer)}
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}
 
 
 class Activation(Layer):
@@ -59,8 +55,7 @@ class Activation(Layer):
         self.activation = activations.get(activation)
 
     def call(self, inputs, training=False):
-        self._record("z", inputs)
-        return self.activation(inputs)
+        return self.activate(inputs)
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}

@@ -1,8 +1,7 @@
 """Embedding: integer indices to dense vectors."""
-from .. import initializers
+from .. import arguments, initializers
 from ..backend import xp
 from .base import Layer
-from .core import _positive_int
 
 
 class Embedding(Layer):
@@ -10,8 +9,8 @@ class Embedding(Layer):
     d embeddings[i] = sum of the gradients of the positions that hold index i."""
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="glorot_uniform", **kwargs):
-        self.input_dim = _positive_int(input_dim, "input_dim")
-        self.output_dim = _positive_int(output_dim, "output_dim")
+        self.input_dim = arguments.positive_int(input_dim, "input_dim")
+        self.output_dim = arguments.positive_int(output_dim, "output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         super().__init__(**kwargs)
         self.embeddings = None
@@ -19,7 +18,6 @@ class Embedding(Layer):
     def build(self, input_shape):
         self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
                                           self.embeddings_initializer)
-        self.built = True
 
     def call(self, inputs, training=False):
         indices = inputs.data

@@ -26,7 +26,6 @@ class _Normalization(Layer):
                       else Tensor(initializers.get("ones")(channels, dtype=self.dtype)))
         self.beta = (self.add_weight("beta", channels, self.beta_initializer) if self.center
                      else Tensor(initializers.get("zeros")(channels, dtype=self.dtype)))
-        self.built = True
 
     def _check_channels(self, inputs):
         if inputs.ndim < 2 or inputs.shape[-1] != self.gamma.shape[0]:

@@ -20,7 +20,6 @@ class _Pooling(Layer):
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
         nn_ops.spatial_padding(input_shape, self.pool_size, self.strides, self.padding, (1,) * self.rank, self.name)
-        self.built = True
 
     def call(self, inputs, training=False):
         _check_rank(self, inputs.shape, self.rank)
@@ -53,7 +52,6 @@ class _GlobalPooling(Layer):
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
-        self.built = True
 
     def call(self, inputs, training=False):
         _check_rank(self, inputs.shape, self.rank)

@@ -5,13 +5,12 @@ xw = x @ kernel + bias, then runs its cell's fused step primitive over the
 steps (:func:`chainrule.nn_ops.recurrence`); gradients flow back through time.
 """
 from .. import functional as F
-from .. import initializers, nn_ops
+from .. import arguments, initializers, nn_ops
 from ..backend import xp
 from ..ops import concatenate, stack
 from ..tensor import Tensor
 from ..utils import rng
 from .base import Layer, get_layer_class
-from .core import _positive_int
 
 
 def orthogonal(shape, dtype="float32"):
@@ -53,7 +52,7 @@ class _RNN(Layer):
 
     def __init__(self, units, use_bias=True, return_sequences=False, return_state=False, go_backwards=False,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
-        self.units = _positive_int(units, "units")
+        self.units = arguments.positive_int(units, "units")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
         super().__init__(**kwargs)
@@ -74,7 +73,6 @@ class _RNN(Layer):
         self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), orthogonal)
         if self.use_bias:
             self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initializer)
-        self.built = True
 
     def _bias_shape(self):
         return (self.gates * self.units,)
@@ -92,11 +90,15 @@ class _RNN(Layer):
         inputs = sequence_batch(self, inputs)
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: expected {self.kernel.shape[0]} features per step, got shape {inputs.shape}")
-        xw = F.linear(inputs, self.kernel, self._input_bias())
-        self._record("z", xw)
-        state0 = Tensor(xp.zeros((inputs.shape[0], self.state_size), dtype=xw.dtype))
+        return self.activate(F.linear(inputs, self.kernel, self._input_bias()))
+
+    def activate(self, xw):
+        """The output from the projected steps xw = x @ kernel + bias (the layer's z): the cell's
+        recurrence over the steps, the output marked with xw."""
+        state0 = Tensor(xp.zeros((xw.shape[0], self.state_size), dtype=xw.dtype))
         states = nn_ops.recurrence(xw, state0, self._recurrent_weights(), self.cell, reverse=self.go_backwards)
         output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
+        output.preactivation = xw
         if not self.return_state:
             return output
         return [output] + self._final_states(states[:, -1])
@@ -196,13 +198,9 @@ class Bidirectional(Layer):
         self.backward_layer = type(layer).from_config(
             {**config, "name": f"backward_{layer.name}", "go_backwards": not layer.go_backwards})
 
-    def _sublayers(self):
-        return [self.forward_layer, self.backward_layer]
-
     def build(self, input_shape):
-        for layer in self._sublayers():
-            layer.build(input_shape)
-        self.built = True
+        for layer in (self.forward_layer, self.backward_layer):
+            layer.build_for(input_shape)
 
     def call(self, inputs, training=False):
         forward = self.forward_layer(inputs, training=training)

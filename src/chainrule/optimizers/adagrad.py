@@ -1,6 +1,6 @@
 """Adagrad: steps scaled by the root of the sum of all past squared gradients."""
 from ..backend import xp
-from ._arguments import check_number
+from ..arguments import check_number
 from .base import Optimizer
 
 

@@ -2,7 +2,7 @@
 import math
 
 from ..backend import xp
-from ._arguments import check_number
+from ..arguments import check_number
 from .base import Optimizer
 
 

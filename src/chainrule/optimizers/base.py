@@ -9,7 +9,7 @@ import math
 from ..backend import xp
 from ..tensor import Tensor
 from . import schedules
-from ._arguments import check_number
+from ..arguments import check_number
 
 
 class Optimizer:

@@ -1,6 +1,6 @@
 """RMSprop: steps scaled by a running root-mean-square of the gradient."""
 from ..backend import xp
-from ._arguments import check_number
+from ..arguments import check_number
 from .base import Optimizer
 
 

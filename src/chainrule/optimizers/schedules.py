@@ -6,7 +6,7 @@ Pass one as an optimizer's ``learning_rate``; the optimizer evaluates it at
 import bisect
 import math
 
-from ._arguments import check_number
+from ..arguments import check_number
 
 
 class LearningRateSchedule:

@@ -1,6 +1,6 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 from ..backend import xp
-from ._arguments import check_number
+from ..arguments import check_number
 from .base import Optimizer
 
 

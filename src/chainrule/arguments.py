@@ -1,0 +1,57 @@
+"""Argument checks shared by layers, models and the training loop: one function per rule,
+each raising a ValueError that names the argument and says what was expected and what came."""
+import math
+import numbers
+
+
+def is_int(value):
+    """True for Python and NumPy integers (bool excluded, as Keras does)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(value, name):
+    """``value`` as an int > 0, or a ValueError naming ``name``."""
+    if not is_int(value) or value <= 0:
+        raise ValueError(f"{name}: expected a positive int, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(value, name):
+    """``value`` as an int >= 0, or a ValueError naming ``name``."""
+    if not is_int(value) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative int, got {value!r}")
+    return int(value)
+
+
+def int_tuple(value, rank, name):
+    """An int or a sequence of ``rank`` ints, each positive, as a tuple of ``rank`` ints."""
+    values = (value,) * rank if is_int(value) else tuple(value) if isinstance(value, (list, tuple)) else None
+    if values is None or len(values) != rank or not all(is_int(v) and v > 0 for v in values):
+        raise ValueError(f"{name}: expected a positive int or {rank} positive ints, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def sample_shape(value, name, allow_none=True):
+    """A per-sample shape (batch axis left out): an int or a sequence of positive ints
+    (``None`` entries allowed for variable lengths when ``allow_none``), as a tuple."""
+    shape = (value,) if is_int(value) else tuple(value) if isinstance(value, (list, tuple)) else None
+    if shape is None or not all((n is None and allow_none) or (is_int(n) and n > 0) for n in shape):
+        raise ValueError(f"{name}: expected a tuple of positive ints (batch axis left out), got {value!r}")
+    return tuple(n if n is None else int(n) for n in shape)
+
+
+def check_number(name, value, minimum=None, maximum=None, min_open=False, max_open=False):
+    """Return ``value`` as a float after checking it is a finite number in the given range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    low_ok = minimum is None or (value > minimum if min_open else value >= minimum)
+    high_ok = maximum is None or (value < maximum if max_open else value <= maximum)
+    if not (math.isfinite(value) and low_ok and high_ok):
+        bounds = []
+        if minimum is not None:
+            bounds.append(f"{'>' if min_open else '>='} {minimum}")
+        if maximum is not None:
+            bounds.append(f"{'<' if max_open else '<='} {maximum}")
+        raise ValueError(f"{name}: expected a finite number {' and '.join(bounds)}, got {value!r}")
+    return value
