@@ -11,7 +11,7 @@ from .forward_mode import jvp
 from . import (activations, callbacks, initializers, layers, losses, metrics, models, optimizers, regularizers,
                saving, utils)
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "concatenate", "detect_anomaly", "enable_grad",

@@ -19,7 +19,8 @@ def save_model(model, filepath):
     """Write ``model`` to ``filepath`` atomically: a temporary file in the same
     folder, flushed to disk, then renamed over the target."""
     from safetensors.numpy import save
-    from . import __version__, losses, metrics, optimizers
+    from . import losses, metrics, optimizers
+    from .version import __version__
     if model.input_shape is None:
         raise ValueError("model: cannot save a model that is not built yet; call it on data, fit it, "
                          "or give the first layer input_shape")
