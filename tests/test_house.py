@@ -162,14 +162,14 @@ def test_a_conv_regularizer_given_by_name_trains_and_round_trips(conv, shape, tm
 
 
 def test_add_weight_takes_initializer_regularizer_and_constraint_by_name():
-    class Scale(layers.Layer):
+    class ConstrainedScale(layers.Layer):
         def build(self, input_shape):
             self.scale = self.add_weight("scale", (input_shape[-1],), "ones", regularizer="l2", constraint="non_neg")
 
         def call(self, inputs, training=False):
             return inputs * self.scale
 
-    layer = Scale()
+    layer = ConstrainedScale()
     layer(np.ones((1, 3)))
     assert layer.built and float(layer.regularization_loss().data) == pytest.approx(0.03)
     (constraint, weight), = layer.weight_constraints()

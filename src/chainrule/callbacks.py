@@ -8,13 +8,27 @@ import sys
 import time
 
 
+MODES = ("train", "test", "predict")
+
+
 class Callback:
-    """Base class: override the hooks you need; ``self.model`` is the model being trained."""
+    """Base class: override the hooks you need (Keras' names and moments).
+
+    ``self.model`` is the model being run and ``self.params`` {'verbose', 'epochs', 'steps'}.
+    ``fit`` calls on_train_begin/end, on_epoch_begin/end, on_train_batch_begin/end (whose
+    default calls the legacy on_batch_begin/end) and, for its validation data, the test hooks;
+    ``evaluate`` calls on_test_begin/end and on_test_batch_begin/end; ``predict`` calls
+    on_predict_begin/end and on_predict_batch_begin/end (batch end logs: {'outputs': ...}).
+    """
 
     model = None
+    params = None
 
     def set_model(self, model):
         self.model = model
+
+    def set_params(self, params):
+        self.params = params
 
     def on_train_begin(self, logs=None):
         pass
@@ -28,15 +42,49 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None):
         pass
 
-    def on_batch_begin(self, batch, logs=None):
+    def on_test_begin(self, logs=None):
         pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
+
+    def on_batch_begin(self, batch, logs=None):
+        """Legacy name: called by the default ``on_train_batch_begin``."""
 
     def on_batch_end(self, batch, logs=None):
-        pass
+        """Legacy name: called by the default ``on_train_batch_end``."""
 
-    def uses_batch_hooks(self):
-        """Whether fit must call the batch hooks (and build per-batch logs) for this callback."""
-        return _overrides(self, "on_batch_begin") or _overrides(self, "on_batch_end")
+    def uses_batch_hooks(self, mode="train"):
+        """Whether the loop of ``mode`` ('train', 'test', 'predict') must call this callback's batch
+        hooks (and build per-batch logs): it overrides one of them."""
+        hooks = [f"on_{mode}_batch_begin", f"on_{mode}_batch_end"]
+        if mode == "train":
+            hooks += ["on_batch_begin", "on_batch_end"]
+        return any(_overrides(self, hook) for hook in hooks)
 
 
 class History(Callback):
@@ -52,7 +100,7 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
 
-def _format_logs(logs):
+def format_logs(logs):
     return " - ".join(f"{key}: {value:.4f}" for key, value in logs.items())
 
 
@@ -66,8 +114,8 @@ class ProgbarLogger(Callback):
         self.live = verbose == 1 and self.stream.isatty()
         self.progress = None
 
-    def uses_batch_hooks(self):
-        return self.live
+    def uses_batch_hooks(self, mode="train"):
+        return self.live and mode == "train"
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch_start = self.last_draw = time.monotonic()
@@ -87,16 +135,16 @@ class ProgbarLogger(Callback):
             now = time.monotonic()
             if now - self.last_draw > 0.1 or batch + 1 == self.steps:
                 self.last_draw = now
-                self.progress.update(self.task, completed=batch + 1, logs=_format_logs(logs or {}))
+                self.progress.update(self.task, completed=batch + 1, logs=format_logs(logs or {}))
 
     def on_epoch_end(self, epoch, logs=None):
         elapsed = time.monotonic() - self.epoch_start
         if self.progress is not None:
-            self.progress.update(self.task, completed=self.steps, logs=_format_logs(logs or {}))
+            self.progress.update(self.task, completed=self.steps, logs=format_logs(logs or {}))
             self.progress.stop()
             self.progress = None
         else:
-            line = f"Epoch {epoch + 1}/{self.epochs} - {self.steps} steps - {elapsed:.2f}s - {_format_logs(logs or {})}"
+            line = f"Epoch {epoch + 1}/{self.epochs} - {self.steps} steps - {elapsed:.2f}s - {format_logs(logs or {})}"
             print(line, file=self.stream, flush=True)
 
     def on_train_end(self, logs=None):
@@ -106,23 +154,30 @@ class ProgbarLogger(Callback):
 
 
 class CallbackList:
-    """Calls each callback's hook in order."""
+    """Calls each callback's hook in order; batch hooks only for the callbacks that override them."""
 
-    def __init__(self, callbacks, model):
-        self.callbacks = list(callbacks)
+    def __init__(self, callbacks, model, **params):
+        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+            raise TypeError(f"callbacks: expected a list of Callback instances, got {type(callbacks).__name__}")
+        self.callbacks = list(callbacks or [])
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks: expected Callback instances, got {type(callback).__name__}")
+        for callback in self.callbacks:
             callback.set_model(model)
-        self.batch_callbacks = [c for c in self.callbacks if c.uses_batch_hooks()]
+            callback.set_params(dict(params))
+        self.batch_callbacks = {mode: [c for c in self.callbacks if c.uses_batch_hooks(mode)] for mode in MODES}
 
-    def on_train_begin(self):
-        for callback in self.callbacks:
-            callback.on_train_begin({})
+    def uses_batch_hooks(self, mode):
+        return bool(self.batch_callbacks[mode])
 
-    def on_train_end(self, logs):
+    def begin(self, mode, logs=None):
         for callback in self.callbacks:
-            callback.on_train_end(logs)
+            getattr(callback, f"on_{mode}_begin")(logs or {})
+
+    def end(self, mode, logs):
+        for callback in self.callbacks:
+            getattr(callback, f"on_{mode}_end")(logs)
 
     def on_epoch_begin(self, epoch):
         for callback in self.callbacks:
@@ -132,13 +187,13 @@ class CallbackList:
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
 
-    def on_batch_begin(self, batch):
-        for callback in self.batch_callbacks:
-            callback.on_batch_begin(batch, {})
+    def batch_begin(self, mode, batch, logs=None):
+        for callback in self.batch_callbacks[mode]:
+            getattr(callback, f"on_{mode}_batch_begin")(batch, logs or {})
 
-    def on_batch_end(self, batch, logs):
-        for callback in self.batch_callbacks:
-            callback.on_batch_end(batch, logs)
+    def batch_end(self, mode, batch, logs):
+        for callback in self.batch_callbacks[mode]:
+            getattr(callback, f"on_{mode}_batch_end")(batch, logs)
 
 
 def _overrides(callback, hook):

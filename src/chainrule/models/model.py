@@ -187,15 +187,16 @@ class Model(Layer):
 
         self.history = history = callbacks_module.History()
         progress = [callbacks_module.ProgbarLogger(verbose, epochs=epochs, steps=steps)] if verbose else []
-        hooks = callbacks_module.CallbackList([*progress, *(callbacks or []), history], self)
-        per_batch = bool(hooks.batch_callbacks)
+        hooks = callbacks_module.CallbackList([*progress, *_callback_list(callbacks), history], self,
+                                              verbose=verbose, epochs=epochs, steps=steps)
+        per_batch = hooks.uses_batch_hooks("train")
         params = self.trainable_weights
         constraints = self.weight_constraints()
         train_metrics = self._metrics
         n = len(x)
 
         self.stop_training = False
-        hooks.on_train_begin()
+        hooks.begin("train")
         logs = {}
         for epoch in range(initial_epoch, epochs):
             hooks.on_epoch_begin(epoch)
@@ -208,7 +209,7 @@ class Model(Layer):
                 index = window if order is None else order[window]
                 x_batch, y_batch = x[index], y[index]
                 if per_batch:
-                    hooks.on_batch_begin(step)
+                    hooks.batch_begin("train", step)
                 loss, output = self._train_step(x_batch, y_batch, params, constraints)
                 count = len(x_batch)
                 loss_sum += float(loss.data) * count
@@ -216,17 +217,17 @@ class Model(Layer):
                 for metric in train_metrics:
                     metric.update_state(y_batch, output.data)
                 if per_batch:
-                    hooks.on_batch_end(step, self._logs(loss_sum / seen))
+                    hooks.batch_end("train", step, self._logs(loss_sum / seen))
                 if self.stop_training:
                     break
             logs = self._logs(loss_sum / seen)
             if val_x is not None:
-                val_logs = self._evaluate_arrays(val_x, val_y, batch_size)
+                val_logs = self._evaluate_arrays(val_x, val_y, batch_size, hooks)
                 logs.update({f"val_{key}": value for key, value in val_logs.items()})
             hooks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        hooks.on_train_end(logs)
+        hooks.end("train", logs)
         return history
 
     def _logs(self, loss):
@@ -235,40 +236,70 @@ class Model(Layer):
             logs[metric.name] = metric.result()
         return logs
 
-    def _evaluate_arrays(self, x, y, batch_size):
-        """Logs {'loss', metric names} over prepared (x, y), without recording a graph."""
+    def _evaluate_arrays(self, x, y, batch_size, hooks=None):
+        """Logs {'loss', metric names} over prepared (x, y), without recording a graph; ``hooks``
+        (a CallbackList) get the test hooks."""
+        hooks = hooks or callbacks_module.CallbackList([], self)
+        per_batch = hooks.uses_batch_hooks("test")
         for metric in self._metrics:
             metric.reset_state()
-        loss_sum = 0.0
+        hooks.begin("test")
+        loss_sum, seen = 0.0, 0
         with no_grad():
-            for start in range(0, len(x), batch_size):
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                if per_batch:
+                    hooks.batch_begin("test", step)
                 x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
                 loss, output = self._loss_and_output(x_batch, y_batch, False)
                 loss_sum += float(loss.data) * len(x_batch)
+                seen += len(x_batch)
                 for metric in self._metrics:
                     metric.update_state(y_batch, output.data)
-        return self._logs(loss_sum / len(x))
+                if per_batch:
+                    hooks.batch_end("test", step, self._logs(loss_sum / seen))
+        logs = self._logs(loss_sum / len(x))
+        hooks.end("test", logs)
+        return logs
 
     def _result(self, logs):
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose=0):
-        """The loss on (x, y), or [loss, *metrics] when metrics were compiled."""
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, callbacks=None, return_dict=False):
+        """The loss on (x, y), or [loss, *metrics] when metrics were compiled ({name: value} with
+        ``return_dict``); ``callbacks`` get the test hooks."""
         self._require_compiled("evaluate")
+        hooks = callbacks_module.CallbackList(_callback_list(callbacks), self, verbose=verbose, epochs=1)
         x, y = self._prepare(x, y)
-        logs = self._evaluate_arrays(x, y, data.batch_size(batch_size, len(x)))
+        logs = self._evaluate_arrays(x, y, data.batch_size(batch_size, len(x)), hooks)
         if verbose:
-            print(callbacks_module._format_logs(logs))
-        return self._result(logs)
+            print(callbacks_module.format_logs(logs))
+        return dict(logs) if return_dict else self._result(logs)
 
-    def predict(self, x, batch_size=32, verbose=0):
-        """The model's outputs for ``x`` as an ndarray (computed in batches, no graph recorded)."""
+    def predict(self, x, batch_size=32, verbose=0, callbacks=None):
+        """The model's outputs for ``x`` as an ndarray (computed in batches, no graph recorded);
+        ``callbacks`` get the predict hooks, each batch's outputs in the batch end logs."""
+        hooks = callbacks_module.CallbackList(_callback_list(callbacks), self, verbose=verbose, epochs=1)
         x = self._prepare_x(x)
         batch_size = data.batch_size(batch_size, len(x))
+        per_batch = hooks.uses_batch_hooks("predict")
+        outputs = []
+        hooks.begin("predict")
         with no_grad():
-            outputs = [self(x[start:start + batch_size]).data for start in range(0, len(x), batch_size)]
+            for step, start in enumerate(range(0, len(x), batch_size)):
+                if per_batch:
+                    hooks.batch_begin("predict", step)
+                outputs.append(self(x[start:start + batch_size]).data)
+                if per_batch:
+                    hooks.batch_end("predict", step, {"outputs": outputs[-1]})
+        hooks.end("predict", {})
         return outputs[0] if len(outputs) == 1 else xp.concatenate(outputs)
+
+    def predict_on_batch(self, x):
+        """The model's outputs for ``x`` as one batch."""
+        x = self._prepare_x(x)
+        with no_grad():
+            return self(x).data
 
     def train_on_batch(self, x, y):
         """One gradient step on (x, y) as a single batch; returns its loss (and metrics)."""
@@ -310,3 +341,9 @@ class Model(Layer):
             inputs, outputs = Graph.rebuild(config)
             return cls(inputs, outputs, name=config["name"])
         return cls(**config)
+
+
+def _callback_list(callbacks):
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks: expected a list of Callback instances, got {type(callbacks).__name__}")
+    return list(callbacks or [])
