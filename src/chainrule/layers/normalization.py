@@ -1,5 +1,7 @@
 """BatchNormalization and LayerNormalization over the last (channel) axis, as Keras' defaults."""
-from .. import initializers, nn_ops
+from .. import functional as F
+from .. import initializers
+from ..primitives.normalization import BatchNorm
 from ..tensor import Tensor
 from .base import Layer
 
@@ -62,14 +64,14 @@ class BatchNormalization(_Normalization):
     def call(self, inputs, training=False):
         self._check_channels(inputs)
         if training:
-            mean, var = nn_ops.batch_statistics(inputs.data)
+            mean, var = F.batch_statistics(inputs.data)
             for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
                 moving.data *= self.momentum
                 moving.data += (1 - self.momentum) * batch
         else:
             mean, var = self.moving_mean.data, self.moving_variance.data
-        return nn_ops.BatchNorm.apply(inputs, self.gamma, self.beta, mean=mean, var=var, eps=self.epsilon,
-                                      training=bool(training))
+        return BatchNorm.apply(inputs, self.gamma, self.beta, mean=mean, var=var, eps=self.epsilon,
+                               training=bool(training))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}
@@ -80,7 +82,7 @@ class LayerNormalization(_Normalization):
 
     def call(self, inputs, training=False):
         self._check_channels(inputs)
-        return nn_ops.layer_norm(inputs, self.gamma, self.beta, eps=self.epsilon)
+        return F.layer_norm(inputs, self.gamma, self.beta, eps=self.epsilon)
 
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
