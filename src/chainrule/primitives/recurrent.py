@@ -7,15 +7,8 @@ reverse order backward: backpropagation through time.
 """
 from ..backend import xp
 from ..tensor import Function
+from .activations import stable_sigmoid
 from .base import tensor_like
-
-
-def _sigmoid(a):
-    """1 / (1 + exp(-a)) = (1 + tanh(a / 2)) / 2, without overflow."""
-    s = xp.tanh(a * 0.5)
-    s += 1
-    s *= 0.5
-    return s
 
 
 class SimpleRNNStep(Function):
@@ -48,7 +41,7 @@ class GRUStep(Function):
         units = h_prev.shape[-1]
         rec = h_prev @ U
         rec += b_rec
-        gates = _sigmoid(xw_t[:, :2 * units] + rec[:, :2 * units])
+        gates = stable_sigmoid(xw_t[:, :2 * units] + rec[:, :2 * units])
         z, r = gates[:, :units], gates[:, units:]
         rh = rec[:, 2 * units:]
         n = xp.tanh(xw_t[:, 2 * units:] + r * rh)
@@ -86,7 +79,7 @@ class LSTMStep(Function):
         h_prev, c_prev = state[:, :units], state[:, units:]
         a = h_prev @ U
         a += xw_t
-        acts = _sigmoid(a)
+        acts = stable_sigmoid(a)
         acts[:, 2 * units:3 * units] = xp.tanh(a[:, 2 * units:3 * units])
         i, f, g, o = (acts[:, k * units:(k + 1) * units] for k in range(4))
         out = xp.empty_like(state)
