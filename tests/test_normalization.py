@@ -41,6 +41,19 @@ def test_batch_norm_inference_gradcheck(rng):
 
 
 
+def test_batch_norm_with_momentum_moves_the_given_statistics_towards_the_batch(rng):
+    x = rng.standard_normal((8, 2)) * 2 + 5
+    mean, var = np.zeros(2), np.ones(2)
+    out = F.batch_norm(x, np.ones(2), np.zeros(2), mean, var, eps=1e-3, momentum=0.9)
+    np.testing.assert_allclose(mean, 0.1 * x.mean(axis=0))
+    np.testing.assert_allclose(var, 0.9 + 0.1 * x.var(axis=0))
+    np.testing.assert_allclose(out.data, (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + 1e-3), atol=1e-12)
+
+
+def test_batch_norm_with_momentum_needs_the_moving_statistics(rng):
+    with pytest.raises(ValueError, match="momentum needs the moving mean and var"):
+        F.batch_norm(rng.standard_normal((2, 2)), np.ones(2), np.zeros(2), momentum=0.9)
+
 def test_batch_norm_inference_needs_the_moving_statistics(rng):
     with pytest.raises(ValueError, match="moving mean and var"):
         F.batch_norm(rng.standard_normal((2, 2)), np.ones(2), np.zeros(2), training=False)

@@ -1,7 +1,6 @@
 """BatchNormalization and LayerNormalization over the last (channel) axis, as Keras' defaults."""
 from .. import functional as F
 from .. import initializers
-from ..primitives.normalization import BatchNorm
 from ..tensor import Tensor
 from .base import Layer
 
@@ -63,15 +62,8 @@ class BatchNormalization(_Normalization):
 
     def call(self, inputs, training=False):
         self._check_channels(inputs)
-        if training:
-            mean, var = F.batch_statistics(inputs.data)
-            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
-                moving.data *= self.momentum
-                moving.data += (1 - self.momentum) * batch
-        else:
-            mean, var = self.moving_mean.data, self.moving_variance.data
-        return BatchNorm.apply(inputs, self.gamma, self.beta, mean=mean, var=var, eps=self.epsilon,
-                               training=bool(training))
+        return F.batch_norm(inputs, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+                            eps=self.epsilon, training=bool(training), momentum=self.momentum)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}

@@ -48,12 +48,23 @@ def batch_statistics(x):
     return x.mean(axis=axes), x.var(axis=axes)
 
 
-def batch_norm(x, gamma, beta, mean=None, var=None, eps=1e-3, training=True):
+def batch_norm(x, gamma, beta, mean=None, var=None, eps=1e-3, training=True, momentum=None):
     """Batch normalization over the last (channel) axis; in training the batch's own
-    statistics are used (and differentiated through), else the given ``mean``/``var``."""
+    statistics are used (and differentiated through), else the given ``mean``/``var``.
+
+    With ``momentum``, training also moves the arrays ``mean`` and ``var`` (the moving
+    statistics) in place towards the batch's: moving <- momentum * moving + (1 - momentum) * batch.
+    """
     x, gamma, beta = tensor_like(x), tensor_like(gamma), tensor_like(beta)
     if training:
-        mean, var = batch_statistics(x.data)
+        batch_mean, batch_var = batch_statistics(x.data)
+        if momentum is not None:
+            if mean is None or var is None:
+                raise ValueError("batch_norm: momentum needs the moving mean and var to move, got None")
+            for moving, batch in ((mean, batch_mean), (var, batch_var)):
+                moving *= momentum
+                moving += (1 - momentum) * batch
+        mean, var = batch_mean, batch_var
     elif mean is None or var is None:
         raise ValueError("batch_norm: inference (training=False) needs the moving mean and var, got None")
     return BatchNorm.apply(x, gamma, beta, mean=xp.asarray(mean, dtype=x.dtype), var=xp.asarray(var, dtype=x.dtype),
