@@ -1,9 +1,10 @@
-"""Convolution and pooling: fused primitives (chainrule.nn_ops) against slow loop references."""
+"""Convolution and pooling: fused primitives (chainrule.functional) against slow loop references."""
 import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import layers, nn_ops
+import chainrule.functional as F
+from chainrule import layers
 from chainrule.models import Sequential
 from chainrule.utils import set_random_seed
 from layer_checks import assert_config_round_trip, layer_gradcheck, save_load_round_trip
@@ -80,12 +81,12 @@ def reference_pool2d(x, pool, stride, padding, kind):
 @pytest.mark.parametrize("dilation", [1, 2])
 def test_conv1d_equals_the_loop_reference(rng, padding, stride, dilation):
     x, kernel, bias = rng.standard_normal((2, 11, 3)), rng.standard_normal((3, 3, 4)), rng.standard_normal(4)
-    out = nn_ops.conv1d(x, kernel, bias, strides=stride, padding=padding, dilation=dilation)
+    out = F.conv1d(x, kernel, bias, strides=stride, padding=padding, dilation=dilation)
     np.testing.assert_allclose(out.data, reference_conv1d(x, kernel, bias, stride, padding, dilation), atol=1e-12)
 
 
 def test_conv1d_same_padding_with_stride_one_keeps_the_length(rng):
-    out = nn_ops.conv1d(rng.standard_normal((2, 10, 3)), rng.standard_normal((4, 3, 5)), padding="same")
+    out = F.conv1d(rng.standard_normal((2, 10, 3)), rng.standard_normal((4, 3, 5)), padding="same")
     assert out.shape == (2, 10, 5)
 
 
@@ -93,7 +94,7 @@ def test_conv1d_same_padding_with_stride_one_keeps_the_length(rng):
 @pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 1), (1, 2)), ((2, 3), (2, 1))])
 def test_conv2d_equals_the_loop_reference(rng, padding, stride, dilation):
     x, kernel = rng.standard_normal((2, 7, 8, 2)), rng.standard_normal((3, 2, 2, 3))
-    out = nn_ops.conv2d(x, kernel, strides=stride, padding=padding, dilation=dilation)
+    out = F.conv2d(x, kernel, strides=stride, padding=padding, dilation=dilation)
     np.testing.assert_allclose(out.data, reference_conv2d(x, kernel, stride, padding, dilation), atol=1e-12)
 
 
@@ -101,14 +102,14 @@ def test_conv2d_equals_the_loop_reference(rng, padding, stride, dilation):
 @pytest.mark.parametrize("stride, dilation", [(1, 1), (2, 1), (1, 2), (3, 2)])
 def test_conv1d_gradcheck(rng, padding, stride, dilation):
     x, kernel, bias = tensor(rng, 2, 9, 2), tensor(rng, 3, 2, 3), tensor(rng, 3)
-    assert cr.gradcheck(lambda x, k, b: nn_ops.conv1d(x, k, b, stride, padding, dilation), x, kernel, bias)
+    assert cr.gradcheck(lambda x, k, b: F.conv1d(x, k, b, stride, padding, dilation), x, kernel, bias)
 
 
 @pytest.mark.parametrize("padding", ["valid", "same"])
 @pytest.mark.parametrize("stride, dilation", [((1, 1), (1, 1)), ((2, 1), (1, 2))])
 def test_conv2d_gradcheck(rng, padding, stride, dilation):
     x, kernel, bias = tensor(rng, 2, 5, 6, 2), tensor(rng, 2, 3, 2, 2), tensor(rng, 2)
-    assert cr.gradcheck(lambda x, k, b: nn_ops.conv2d(x, k, b, stride, padding, dilation), x, kernel, bias)
+    assert cr.gradcheck(lambda x, k, b: F.conv2d(x, k, b, stride, padding, dilation), x, kernel, bias)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -116,7 +117,7 @@ def test_conv2d_gradcheck(rng, padding, stride, dilation):
 @pytest.mark.parametrize("pool, stride", [((2, 2), (2, 2)), ((3, 2), (2, 1)), ((2, 3), (1, 3))])
 def test_pool2d_equals_the_loop_reference(rng, kind, padding, pool, stride):
     x = rng.standard_normal((2, 7, 8, 3))
-    out = nn_ops.pool(x, pool, stride, padding, kind, rank=2)
+    out = F.pool(x, pool, stride, padding, kind, rank=2)
     np.testing.assert_allclose(out.data, reference_pool2d(x, pool, stride, padding, kind), atol=1e-12)
 
 
@@ -124,13 +125,13 @@ def test_pool2d_equals_the_loop_reference(rng, kind, padding, pool, stride):
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_pool1d_equals_the_2d_reference_on_one_row(rng, kind, padding):
     x = rng.standard_normal((2, 9, 3))
-    out = nn_ops.pool(x, 3, 2, padding, kind, rank=1)
+    out = F.pool(x, 3, 2, padding, kind, rank=1)
     expected = reference_pool2d(x[:, :, None, :], (3, 1), (2, 1), padding, kind)[:, :, 0]
     np.testing.assert_allclose(out.data, expected, atol=1e-12)
 
 
 def test_pool_strides_default_to_the_pool_size(rng):
-    assert nn_ops.pool(rng.standard_normal((1, 9, 2)), 3, kind="max").shape == (1, 3, 2)
+    assert F.pool(rng.standard_normal((1, 9, 2)), 3, kind="max").shape == (1, 3, 2)
 
 
 @pytest.mark.parametrize("kind", ["max", "avg"])
@@ -138,36 +139,36 @@ def test_pool_strides_default_to_the_pool_size(rng):
 @pytest.mark.parametrize("stride", [1, 2])
 def test_pool_gradcheck(rng, kind, padding, stride):
     x1, x2 = tensor(rng, 2, 7, 2), tensor(rng, 1, 5, 4, 2)
-    assert cr.gradcheck(lambda x: nn_ops.pool(x, 3, stride, padding, kind, rank=1), x1)
-    assert cr.gradcheck(lambda x: nn_ops.pool(x, (2, 3), stride, padding, kind, rank=2), x2)
+    assert cr.gradcheck(lambda x: F.pool(x, 3, stride, padding, kind, rank=1), x1)
+    assert cr.gradcheck(lambda x: F.pool(x, (2, 3), stride, padding, kind, rank=2), x2)
 
 
 def test_max_pool_sends_the_gradient_to_the_maximum_only():
     x = cr.Tensor(np.array([[[1.0], [5.0], [2.0], [3.0]]]), requires_grad=True)
-    nn_ops.pool(x, 2, kind="max").sum().backward()
+    F.pool(x, 2, kind="max").sum().backward()
     np.testing.assert_array_equal(x.grad[0, :, 0], [0, 1, 0, 1])
 
 
 def test_conv_rejects_input_of_the_wrong_rank_naming_the_expected_layout(rng):
     with pytest.raises(ValueError, match=r"\(batch, steps, channels\)"):
-        nn_ops.conv1d(rng.standard_normal((4, 3)), rng.standard_normal((2, 3, 1)))
+        F.conv1d(rng.standard_normal((4, 3)), rng.standard_normal((2, 3, 1)))
 
 
 def test_conv_rejects_a_kernel_larger_than_the_padded_input(rng):
     with pytest.raises(ValueError, match="larger than the padded input"):
-        nn_ops.conv1d(rng.standard_normal((1, 3, 1)), rng.standard_normal((2, 1, 1)), dilation=3)
+        F.conv1d(rng.standard_normal((1, 3, 1)), rng.standard_normal((2, 1, 1)), dilation=3)
 
 
 def test_conv_rejects_mismatched_channels(rng):
     with pytest.raises(ValueError, match="3 channels but the kernel expects 2"):
-        nn_ops.conv1d(rng.standard_normal((1, 5, 3)), rng.standard_normal((2, 2, 1)))
+        F.conv1d(rng.standard_normal((1, 5, 3)), rng.standard_normal((2, 2, 1)))
 
 
 @pytest.mark.parametrize("name, kwargs", [("strides", {"strides": 0}), ("dilation_rate", {"dilation": -1}),
                                           ("padding", {"padding": "full"})])
 def test_conv_rejects_bad_window_arguments(rng, name, kwargs):
     with pytest.raises(ValueError, match=name):
-        nn_ops.conv1d(rng.standard_normal((1, 5, 1)), rng.standard_normal((2, 1, 1)), **kwargs)
+        F.conv1d(rng.standard_normal((1, 5, 1)), rng.standard_normal((2, 1, 1)), **kwargs)
 
 
 # ----- layers ----------------------------------------------------------------
@@ -290,4 +291,4 @@ def test_conv_and_pooling_layers_survive_save_and_load(rng, tmp_path, make_layer
 
 def test_pool_rejects_an_unknown_kind(rng):
     with pytest.raises(ValueError, match="'max', 'avg'|max, avg"):
-        nn_ops.pool(rng.standard_normal((1, 4, 1)), 2, kind="median")
+        F.pool(rng.standard_normal((1, 4, 1)), 2, kind="median")

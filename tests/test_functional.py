@@ -65,6 +65,12 @@ def test_activation_is_finite_with_finite_gradient_at_extreme_inputs(name):
     assert np.all(np.isfinite(out.data)) and np.all(np.isfinite(z.grad))
 
 
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_keeps_its_relative_accuracy_far_into_the_negative_tail(dtype):
+    z = np.array([-80.0, -30.0, -10.0], dtype=dtype)
+    np.testing.assert_allclose(F.sigmoid(z).data, 1 / (1 + np.exp(-z.astype(np.float64))), rtol=1e-6)
+
 def test_relu_gradient_is_zero_at_and_below_zero():
     z = leaf([-1.0, 0.0, 2.0])
     F.relu(z).sum().backward()

@@ -4,6 +4,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import GradcheckError, Tensor, gradcheck
+from chainrule.gradcheck import central_difference, within_tolerance
 
 
 class WrongSquare(cr.Function):
@@ -97,3 +98,27 @@ def test_gradcheck_without_any_input_requiring_grad_is_refused():
 def test_gradcheck_of_a_function_not_returning_a_tensor_is_refused():
     with pytest.raises(TypeError, match="fn must return a Tensor, got float"):
         gradcheck(lambda t: 1.0, Tensor([1.0], requires_grad=True))
+
+
+def test_central_difference_estimates_one_partial_derivative_and_restores_the_array():
+    x = np.array([1.0, 2.0, 3.0])
+    slope = central_difference(lambda: float(np.sum(x ** 3)), x, (1,), 1e-6)
+    assert slope == pytest.approx(3 * 2.0 ** 2, rel=1e-8)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+def test_central_difference_restores_the_array_when_the_function_raises():
+    x = np.array([1.0, 2.0])
+
+    def fails():
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError):
+        central_difference(fails, x, (0,), 0.5)
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+
+
+def test_within_tolerance_is_absolute_plus_relative_to_the_numeric_value():
+    assert within_tolerance(1.0 + 1e-4, 1.0, rtol=1e-3, atol=0.0)
+    assert not within_tolerance(1.01, 1.0, rtol=1e-3, atol=1e-3)
+    assert within_tolerance(1e-7, 0.0, rtol=0.0, atol=1e-6)
+    assert not within_tolerance(float("nan"), 1.0, rtol=1.0, atol=1.0)

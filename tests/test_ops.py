@@ -1,4 +1,4 @@
-"""Every primitive op in chainrule.ops: values as NumPy computes them, gradients
+"""Every primitive op of the Tensor (chainrule.primitives): values as NumPy computes them, gradients
 checked against central differences in float64 on random shapes."""
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ from hypothesis.extra.numpy import array_shapes, arrays, broadcastable_shapes, m
 
 import chainrule as cr
 from chainrule import Tensor, gradcheck
-from chainrule.ops import sum_rows, unbroadcast
+from chainrule.primitives.base import sum_rows, unbroadcast
 
 shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=4)
 seeds = st.integers(0, 2**32 - 1)

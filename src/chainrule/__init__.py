@@ -5,7 +5,7 @@ exact gradients by reverse accumulation on ``backward()``.
 """
 from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad, get_default_dtype,
                      is_grad_enabled, no_grad, set_default_dtype)
-from .ops import concatenate, maximum, pad, stack, where
+from .functional import concatenate, maximum, pad, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .forward_mode import jvp
 from . import (activations, callbacks, initializers, layers, losses, metrics, models, optimizers, regularizers,

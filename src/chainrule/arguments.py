@@ -23,11 +23,13 @@ def non_negative_int(value, name):
     return int(value)
 
 
-def int_tuple(value, rank, name):
-    """An int or a sequence of ``rank`` ints, each positive, as a tuple of ``rank`` ints."""
+def normalize_tuple(value, rank, name):
+    """An int or a sequence of ``rank`` positive ints, as a tuple of ``rank`` ints."""
     values = (value,) * rank if is_int(value) else tuple(value) if isinstance(value, (list, tuple)) else None
-    if values is None or len(values) != rank or not all(is_int(v) and v > 0 for v in values):
-        raise ValueError(f"{name}: expected a positive int or {rank} positive ints, got {value!r}")
+    if values is None or len(values) != rank or not all(is_int(v) for v in values):
+        raise ValueError(f"{name}: expected an int or {rank} ints, got {value!r}")
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{name}: expected positive values, got {value!r}")
     return tuple(int(v) for v in values)
 
 

@@ -1,4 +1,8 @@
-"""Check analytic gradients against central finite differences in float64."""
+"""Check analytic gradients against central finite differences in float64.
+
+:func:`central_difference` and :func:`within_tolerance` are the one estimate and the one
+tolerance rule; every check of gradients against finite differences uses them.
+"""
 import numpy
 
 from .tensor import Tensor, no_grad
@@ -39,15 +43,29 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
         values = tensor.data
         with no_grad():
             for index in numpy.ndindex(*values.shape):
-                original = values[index]
-                values[index] = original + eps
-                plus = scalar(fn(*tensors))
-                values[index] = original - eps
-                minus = scalar(fn(*tensors))
-                values[index] = original
-                numeric = (plus - minus) / (2 * eps)
-                if not abs(analytic[index] - numeric) <= atol + rtol * abs(numeric):
+                numeric = central_difference(lambda: scalar(fn(*tensors)), values, index, eps)
+                if not within_tolerance(analytic[index], numeric, rtol, atol):
                     raise GradcheckError(
                         f"gradcheck: input {i}, index {index}: analytic gradient {analytic[index]:.10g} "
                         f"!= numeric {numeric:.10g} (atol={atol}, rtol={rtol})")
     return True
+
+
+def central_difference(f, array, index, eps):
+    """(f() at x + eps e_i - f() at x - eps e_i) / (2 eps): the central-difference estimate
+    of df/dx_i, x the array ``f`` reads and i = ``index``; ``array[index]`` is moved in place
+    and restored afterwards, also when ``f`` raises."""
+    original = array[index]
+    try:
+        array[index] = original + eps
+        plus = f()
+        array[index] = original - eps
+        minus = f()
+    finally:
+        array[index] = original
+    return (plus - minus) / (2 * eps)
+
+
+def within_tolerance(analytic, numeric, rtol, atol):
+    """The rule a gradient passes by: |analytic - numeric| <= atol + rtol * |numeric|."""
+    return abs(analytic - numeric) <= atol + rtol * abs(numeric)

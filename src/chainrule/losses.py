@@ -12,7 +12,7 @@ import re
 
 from . import functional as F
 from .backend import xp
-from .ops import tensor_like
+from .primitives.base import tensor_like
 from .tensor import get_default_dtype
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a log, as in Keras

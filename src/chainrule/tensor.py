@@ -305,51 +305,51 @@ class Tensor:
             else:
                 leaf.grad = (leaf.grad + total).astype(leaf.data.dtype, copy=False)
 
-    # ----- operators (defined in ops.py, bound here) -------------------------
+    # ----- operators (defined in primitives/, bound here) --------------------
     def __add__(self, other):
-        return ops.add(self, other)
+        return elementwise.add(self, other)
 
     def __radd__(self, other):
-        return ops.add(other, self)
+        return elementwise.add(other, self)
 
     def __sub__(self, other):
-        return ops.sub(self, other)
+        return elementwise.sub(self, other)
 
     def __rsub__(self, other):
-        return ops.sub(other, self)
+        return elementwise.sub(other, self)
 
     def __mul__(self, other):
-        return ops.mul(self, other)
+        return elementwise.mul(self, other)
 
     def __rmul__(self, other):
-        return ops.mul(other, self)
+        return elementwise.mul(other, self)
 
     def __truediv__(self, other):
-        return ops.div(self, other)
+        return elementwise.div(self, other)
 
     def __rtruediv__(self, other):
-        return ops.div(other, self)
+        return elementwise.div(other, self)
 
     def __pow__(self, exponent):
-        return ops.power(self, exponent)
+        return elementwise.power(self, exponent)
 
     def __rpow__(self, base):
-        return ops.power(base, self)
+        return elementwise.power(base, self)
 
     def __neg__(self):
-        return ops.Neg.apply(self)
+        return elementwise.Neg.apply(self)
 
     def __pos__(self):
         return self
 
     def __matmul__(self, other):
-        return ops.matmul(self, other)
+        return linalg.matmul(self, other)
 
     def __rmatmul__(self, other):
-        return ops.matmul(other, self)
+        return linalg.matmul(other, self)
 
     def __getitem__(self, index):
-        return ops.getitem(self, index)
+        return reshaping.getitem(self, index)
 
     def __lt__(self, other):
         return Tensor._result(self.data < _data(other), None)
@@ -364,45 +364,45 @@ class Tensor:
         return Tensor._result(self.data >= _data(other), None)
 
     def sum(self, axis=None, keepdims=False):
-        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+        return reductions.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+        return reductions.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return ops.Max.apply(self, axis=axis, keepdims=keepdims)
+        return reductions.Max.apply(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return ops.Min.apply(self, axis=axis, keepdims=keepdims)
+        return reductions.Min.apply(self, axis=axis, keepdims=keepdims)
 
     def exp(self):
-        return ops.Exp.apply(self)
+        return elementwise.Exp.apply(self)
 
     def log(self):
-        return ops.Log.apply(self)
+        return elementwise.Log.apply(self)
 
     def sqrt(self):
-        return ops.Sqrt.apply(self)
+        return elementwise.Sqrt.apply(self)
 
     def abs(self):
-        return ops.Abs.apply(self)
+        return elementwise.Abs.apply(self)
 
     def clip(self, min=None, max=None):
-        return ops.Clip.apply(self, low=min, high=max)
+        return elementwise.Clip.apply(self, low=min, high=max)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return ops.Reshape.apply(self, shape=shape)
+        return reshaping.Reshape.apply(self, shape=shape)
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return ops.Transpose.apply(self, axes=axes or None)
+        return reshaping.Transpose.apply(self, axes=axes or None)
 
     @property
     def T(self):
-        return ops.Transpose.apply(self, axes=None)
+        return reshaping.Transpose.apply(self, axes=None)
 
     def flatten(self, start_dim=0, end_dim=-1):
         """Merge dimensions ``start_dim..end_dim`` into one (as ``torch.flatten``)."""
@@ -417,16 +417,13 @@ class Tensor:
         return self.reshape(shape[:start] + (merged,) + shape[end + 1:])
 
     def relu(self):
-        from . import functional
-        return functional.relu(self)
+        return activations.relu(self)
 
     def sigmoid(self):
-        from . import functional
-        return functional.sigmoid(self)
+        return activations.sigmoid(self)
 
     def tanh(self):
-        from . import functional
-        return functional.tanh(self)
+        return activations.tanh(self)
 
 
 def _data(value):
@@ -522,4 +519,4 @@ def _push_tangent(ctx, tensors, out, tangents):
     tangents[id(out)] = (out, xp.asarray(ctx.jvp(*inputs)))
 
 
-from . import ops  # noqa: E402  (ops needs Tensor and Function defined above)
+from .primitives import activations, elementwise, linalg, reductions, reshaping  # noqa: E402  (need Tensor, Function)

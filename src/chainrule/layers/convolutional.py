@@ -1,6 +1,9 @@
 """Convolution layers: Conv1D and Conv2D (channels last, as Keras), over the fused
-:class:`chainrule.nn_ops.Convolution` primitive."""
-from .. import activations, arguments, constraints, initializers, nn_ops, regularizers
+:class:`chainrule.primitives.convolution.Convolution` primitive."""
+from .. import activations, arguments, constraints, initializers, regularizers
+from .. import functional as F
+from ..arguments import normalize_tuple
+from ..primitives.convolution import check_padding, spatial_padding
 from .base import Layer
 
 
@@ -18,10 +21,10 @@ class _Conv(Layer):
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None, bias_constraint=None,
                  **kwargs):
         self.filters = arguments.positive_int(filters, "filters")
-        self.kernel_size = nn_ops.normalize_tuple(kernel_size, self.rank, "kernel_size")
-        self.strides = nn_ops.normalize_tuple(strides, self.rank, "strides")
-        self.dilation_rate = nn_ops.normalize_tuple(dilation_rate, self.rank, "dilation_rate")
-        self.padding = nn_ops.check_padding(padding, self.rank)
+        self.kernel_size = normalize_tuple(kernel_size, self.rank, "kernel_size")
+        self.strides = normalize_tuple(strides, self.rank, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, self.rank, "dilation_rate")
+        self.padding = check_padding(padding, self.rank)
         self.activation = activations.get(activation)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -35,7 +38,7 @@ class _Conv(Layer):
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
-        nn_ops.spatial_padding(input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate, self.name)
+        spatial_padding(input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate, self.name)
         self.kernel = self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
                                       self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
@@ -45,7 +48,7 @@ class _Conv(Layer):
 
     def call(self, inputs, training=False):
         _check_rank(self, inputs.shape, self.rank)
-        return self.activate(nn_ops.conv(inputs, self.kernel, self.bias, self.strides, self.padding,
+        return self.activate(F.conv(inputs, self.kernel, self.bias, self.strides, self.padding,
                                          self.dilation_rate))
 
     def get_config(self):

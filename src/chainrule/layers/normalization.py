@@ -1,5 +1,6 @@
 """BatchNormalization and LayerNormalization over the last (channel) axis, as Keras' defaults."""
-from .. import initializers, nn_ops
+from .. import functional as F
+from .. import initializers
 from ..tensor import Tensor
 from .base import Layer
 
@@ -60,15 +61,8 @@ class BatchNormalization(_Normalization):
 
     def call(self, inputs, training=False):
         self._check_channels(inputs)
-        if training:
-            mean, var = nn_ops.batch_statistics(inputs.data)
-            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
-                moving.data *= self.momentum
-                moving.data += (1 - self.momentum) * batch
-        else:
-            mean, var = self.moving_mean.data, self.moving_variance.data
-        return nn_ops.BatchNorm.apply(inputs, self.gamma, self.beta, mean=mean, var=var, eps=self.epsilon,
-                                      training=bool(training))
+        return F.batch_norm(inputs, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
+                            eps=self.epsilon, training=bool(training), momentum=self.momentum)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum}
@@ -79,7 +73,7 @@ class LayerNormalization(_Normalization):
 
     def call(self, inputs, training=False):
         self._check_channels(inputs)
-        return nn_ops.layer_norm(inputs, self.gamma, self.beta, eps=self.epsilon)
+        return F.layer_norm(inputs, self.gamma, self.beta, eps=self.epsilon)
 
 
 __all__ = ["BatchNormalization", "LayerNormalization"]

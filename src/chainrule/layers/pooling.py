@@ -1,5 +1,7 @@
 """Pooling layers (channels last, as Keras): max and average over windows, and global."""
-from .. import nn_ops
+from .. import functional as F
+from ..arguments import normalize_tuple
+from ..primitives.convolution import check_padding, spatial_padding
 from .base import Layer
 from .convolutional import _check_rank
 
@@ -12,18 +14,18 @@ class _Pooling(Layer):
     kind = None
 
     def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
-        self.pool_size = nn_ops.normalize_tuple(pool_size, self.rank, "pool_size")
-        self.strides = self.pool_size if strides is None else nn_ops.normalize_tuple(strides, self.rank, "strides")
-        self.padding = nn_ops.check_padding(padding, self.rank)
+        self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
+        self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides")
+        self.padding = check_padding(padding, self.rank)
         super().__init__(**kwargs)
 
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
-        nn_ops.spatial_padding(input_shape, self.pool_size, self.strides, self.padding, (1,) * self.rank, self.name)
+        spatial_padding(input_shape, self.pool_size, self.strides, self.padding, (1,) * self.rank, self.name)
 
     def call(self, inputs, training=False):
         _check_rank(self, inputs.shape, self.rank)
-        return nn_ops.pool(inputs, self.pool_size, self.strides, self.padding, self.kind, self.rank)
+        return F.pool(inputs, self.pool_size, self.strides, self.padding, self.kind, self.rank)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),

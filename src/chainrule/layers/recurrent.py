@@ -2,12 +2,11 @@
 
 Each layer projects the inputs of every time step with one GEMM,
 xw = x @ kernel + bias, then runs its cell's fused step primitive over the
-steps (:func:`chainrule.nn_ops.recurrence`); gradients flow back through time.
+steps (:func:`chainrule.functional.recurrence`); gradients flow back through time.
 """
 from .. import functional as F
-from .. import arguments, initializers, nn_ops
+from .. import arguments, initializers
 from ..backend import xp
-from ..ops import concatenate, stack
 from ..tensor import Tensor
 from ..utils import rng
 from .base import Layer, get_layer_class
@@ -26,7 +25,7 @@ def sequence_batch(layer, inputs):
     sequences must have equal lengths."""
     if isinstance(inputs, (list, tuple)):
         _check_equal_lengths(layer, [x.shape for x in inputs])
-        inputs = stack(list(inputs))
+        inputs = F.stack(list(inputs))
     if inputs.ndim != 3:
         raise ValueError(f"{layer.name}: expected input of rank 3 (batch, steps, features), got shape {inputs.shape}")
     return inputs
@@ -96,7 +95,7 @@ class _RNN(Layer):
         """The output from the projected steps xw = x @ kernel + bias (the layer's z): the cell's
         recurrence over the steps, the output marked with xw."""
         state0 = Tensor(xp.zeros((xw.shape[0], self.state_size), dtype=xw.dtype))
-        states = nn_ops.recurrence(xw, state0, self._recurrent_weights(), self.cell, reverse=self.go_backwards)
+        states = F.recurrence(xw, state0, self._recurrent_weights(), self.cell, reverse=self.go_backwards)
         output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
         output.preactivation = xw
         if not self.return_state:
@@ -124,15 +123,15 @@ class _RNN(Layer):
 class SimpleRNN(_RNN):
     """h_t = tanh(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)."""
 
-    cell, gates = nn_ops.SimpleRNNStep, 1
+    cell, gates = F.SimpleRNNStep, 1
 
 
 class GRU(_RNN):
     """Keras GRU (reset_after=True, gates z, r, h): kernel (features, 3 units),
     recurrent_kernel (units, 3 units), bias (2, 3 units): row 0 the input bias,
-    row 1 the recurrent bias (see :class:`chainrule.nn_ops.GRUStep`)."""
+    row 1 the recurrent bias (see :class:`chainrule.functional.GRUStep`)."""
 
-    cell, gates = nn_ops.GRUStep, 3
+    cell, gates = F.GRUStep, 3
 
     def _bias_shape(self):
         return (2, 3 * self.units)
@@ -151,7 +150,7 @@ class LSTM(_RNN):
     (units, 4 units), bias (4 units), its forget-gate part initialised to 1
     (``unit_forget_bias``). ``return_state`` gives [output, h, c]."""
 
-    cell, gates = nn_ops.LSTMStep, 4
+    cell, gates = F.LSTMStep, 4
 
     def __init__(self, units, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)
@@ -217,7 +216,7 @@ class Bidirectional(Layer):
 
     def _merge(self, forward, backward):
         if self.merge_mode == "concat":
-            return concatenate([forward, backward], axis=-1)
+            return F.concatenate([forward, backward], axis=-1)
         if self.merge_mode == "sum":
             return forward + backward
         if self.merge_mode == "mul":
