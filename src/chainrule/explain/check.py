@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..gradcheck import central_difference, within_tolerance
 from ..tensor import Tensor, float64, no_grad
 from .records import layer_z, parts, trainable_named_weights
 
@@ -66,8 +67,8 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
 
     def compare(record, quantity, index, recorded, numeric):
         recorded = float(recorded[index])
-        ok = abs(recorded - numeric) <= atol + rtol * abs(numeric)
-        rows.append(CheckRow(record.name, quantity, index, recorded, numeric, ok))
+        rows.append(CheckRow(record.name, quantity, index, recorded, numeric,
+                             within_tolerance(recorded, numeric, rtol, atol)))
 
     with float64(model.weights):
         for layer, record in zip(model.layers, trace.layers):
@@ -75,13 +76,13 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
             for name, gradient in record.grads.items():
                 values = named[name].data
                 for index in np.ndindex(*values.shape):
-                    compare(record, name, index, gradient, _derivative(_entry_mover(values, index), eps, loss))
+                    compare(record, name, index, gradient, central_difference(loss, values, index, eps))
             listed = isinstance(record.delta, list)
             for entry, delta in enumerate(parts(record.delta)):
-                with _z_nudged(layer, entry if listed else None) as nudge:
+                with _z_offset(layer, delta.shape, entry if listed else None) as offsets:
                     for index in np.ndindex(*delta.shape):
                         compare(record, f"delta[{entry}]" if listed else "delta", index, delta,
-                                _derivative(lambda step: nudge.update(index=index, step=step), eps, loss))
+                                central_difference(loss, offsets, index, eps))
     return CheckReport(rows)
 
 
@@ -89,40 +90,19 @@ def _float64(values):
     return values.astype(np.float64) if values.dtype.kind == "f" else values
 
 
-def _derivative(move, eps, loss):
-    """(L(+eps) - L(-eps)) / (2 eps), ``move(step)`` putting the quantity at its value + step."""
-    move(eps)
-    plus = loss()
-    move(-eps)
-    minus = loss()
-    move(0.0)
-    return (plus - minus) / (2 * eps)
-
-
-def _entry_mover(values, index):
-    """move(step): values[index] <- its original value + step."""
-    original = values[index]
-
-    def move(step):
-        values[index] = original + step
-    return move
-
-
 @contextlib.contextmanager
-def _z_nudged(layer, entry=None):
-    """While open, the dict yielded ({"index", "step"}) moves z[index] of ``layer`` by step in every
-    forward pass, through a forward hook; z is the tensor the trace took the delta of: the
-    pre-activation the output is marked with (the output is then recomputed as
-    ``layer.activate(z + step)``), else the output itself (its ``entry``-th tensor for a list output)."""
-    nudge = {"index": None, "step": 0.0}
+def _z_offset(layer, shape, entry=None):
+    """While open, the array yielded (zeros of ``shape``) is added to z of ``layer`` in every forward
+    pass, through a forward hook; z is the tensor the trace took the delta of: the pre-activation the
+    output is marked with (the output is then recomputed as ``layer.activate(z + offsets)``), else the
+    output itself (its ``entry``-th tensor for a list output)."""
+    offsets = np.zeros(shape)
 
     def moved(tensor):
-        data = tensor.data.copy()
-        data[nudge["index"]] += nudge["step"]
-        return Tensor(data)
+        return Tensor(tensor.data + offsets)
 
     def hook(hooked, inputs, output):
-        if not nudge["step"]:
+        if not offsets.any():
             return None
         z = layer_z({"input": inputs, "output": output})
         if isinstance(z, Tensor) and z is not output:
@@ -133,7 +113,7 @@ def _z_nudged(layer, entry=None):
 
     handle = layer.register_forward_hook(hook)
     try:
-        yield nudge
+        yield offsets
     finally:
         handle.remove()
 
