@@ -311,3 +311,45 @@ def test_a_model_holding_a_block_trains_the_blocks_weights():
     history = model.fit(x, y, epochs=20, verbose=0)
     assert len(model.trainable_weights) == 6
     assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+
+
+# ----- every layer's config round-trips, non-default arguments included --------------------------
+SAMPLES = {
+    "Dense": lambda: layers.Dense(3, activation="tanh", use_bias=False, kernel_initializer="he_normal",
+                                  kernel_regularizer="l1", bias_regularizer="l2", kernel_constraint="max_norm",
+                                  bias_constraint="non_neg", input_shape=(4,)),
+    "Activation": lambda: layers.Activation("sigmoid"),
+    "Dropout": lambda: layers.Dropout(0.25),
+    "Flatten": lambda: layers.Flatten(),
+    "Reshape": lambda: layers.Reshape((2, 3)),
+    "Embedding": lambda: layers.Embedding(10, 4, embeddings_initializer="ones"),
+    "BatchNormalization": lambda: layers.BatchNormalization(momentum=0.9, epsilon=1e-2, center=False),
+    "LayerNormalization": lambda: layers.LayerNormalization(epsilon=1e-4, scale=False),
+    "SimpleRNN": lambda: layers.SimpleRNN(3, return_sequences=True, go_backwards=True),
+    "GRU": lambda: layers.GRU(3, return_state=True, use_bias=False),
+    "LSTM": lambda: layers.LSTM(3, unit_forget_bias=False),
+    "Bidirectional": lambda: layers.Bidirectional(layers.GRU(2, return_sequences=True), merge_mode="sum"),
+    **{name: (lambda cls=getattr(layers, name): cls(3, 2, strides=1, padding="same", activation="relu",
+                                                     kernel_regularizer="l2", bias_regularizer="l1",
+                                                     kernel_constraint="unit_norm", bias_constraint="non_neg"))
+       for name in ("Conv1D", "Conv2D")},
+    **{name: (lambda cls=getattr(layers, name): cls(pool_size=3, strides=1, padding="same"))
+       for name in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")},
+    **{name: (lambda cls=getattr(layers, name): cls())
+       for name in ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")},
+}
+
+
+def test_every_exported_layer_has_a_config_sample():
+    exported = {name for name in layers.__all__
+                if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), layers.Layer)
+                and getattr(layers, name) is not layers.Layer}
+    assert exported == set(SAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_layer_config_round_trips(name):
+    layer = SAMPLES[name]()
+    config = layer.get_config()
+    rebuilt = layers.get_layer_class(name).from_config(config)
+    assert type(rebuilt) is type(layer) and rebuilt.get_config() == config
