@@ -164,7 +164,7 @@ def test_a_conv_regularizer_given_by_name_trains_and_round_trips(conv, shape, tm
 def test_add_weight_takes_initializer_regularizer_and_constraint_by_name():
     class ConstrainedScale(layers.Layer):
         def build(self, input_shape):
-            self.scale = self.add_weight("scale", (input_shape[-1],), "ones", regularizer="l2", constraint="non_neg")
+            self.scale = self.add_weight(name="scale", shape=(input_shape[-1],), initializer="ones", regularizer="l2", constraint="non_neg")
 
         def call(self, inputs, training=False):
             return inputs * self.scale
@@ -353,3 +353,35 @@ def test_every_layer_config_round_trips(name):
     config = layer.get_config()
     rebuilt = layers.get_layer_class(name).from_config(config)
     assert type(rebuilt) is type(layer) and rebuilt.get_config() == config
+
+
+# ----- Keras 3's layer contract: call without training, add_weight by keywords -------------------
+def test_a_call_without_training_works_and_a_weightless_layer_needs_no_build():
+    class Double(layers.Layer):
+        def call(self, inputs):
+            return inputs * 2.0
+
+    model = Sequential([layers.Dense(2, input_shape=(3,)), Double()])
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), verbose=0)
+    np.testing.assert_allclose(Double()(np.ones((1, 2))).data, 2.0)
+
+
+def test_add_weight_takes_keras_3_keywords_with_keras_defaults():
+    class Linear(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="random_normal", trainable=True)
+            self.b = self.add_weight(shape=(self.units,), initializer="zeros", trainable=True)
+            self.steps = self.add_variable(shape=(), initializer="zeros", dtype="int64", trainable=False)
+
+        def call(self, inputs):
+            return inputs @ self.w + self.b
+
+    layer = Linear(4)
+    assert layer(np.ones((2, 3))).shape == (2, 4)
+    assert layer.weight_names == [f"{layer.name}/variable", f"{layer.name}/variable_1", f"{layer.name}/variable_2"]
+    assert len(layer.trainable_weights) == 2 and layer.steps.dtype == np.int64 and layer.steps.shape == ()

@@ -48,3 +48,10 @@ def test_dense_layer_uses_random_uniform_for_kernel_and_bias():
     layer(cr.Tensor(np.zeros((1, 20), dtype=np.float32)))
     assert np.abs(layer.kernel.data).max() <= 0.1
     assert layer.bias.data.min() >= 0.5 and layer.bias.data.max() <= 0.6
+
+
+def test_random_normal_draws_with_keras_defaults():
+    values = initializers.get("random_normal")((200, 200), dtype="float64")
+    assert abs(values.mean()) < 0.002 and abs(values.std() - 0.05) < 0.002
+    config = initializers.serialize(initializers.RandomNormal(1.0, 0.5))
+    assert initializers.get(config).get_config() == {"mean": 1.0, "stddev": 0.5}

@@ -61,6 +61,21 @@ class RandomUniform(Initializer):
         return {"minval": self.minval, "maxval": self.maxval}
 
 
+class RandomNormal(Initializer):
+    """N(mean, stddev**2), each entry drawn independently."""
+
+    def __init__(self, mean=0.0, stddev=0.05):
+        if not stddev > 0:
+            raise ValueError(f"RandomNormal: expected stddev > 0, got {stddev!r}")
+        self.mean, self.stddev = float(mean), float(stddev)
+
+    def __call__(self, shape, dtype="float32"):
+        return rng().normal(self.mean, self.stddev, size=shape).astype(dtype)
+
+    def get_config(self):
+        return {"mean": self.mean, "stddev": self.stddev}
+
+
 class _VarianceScaling(Initializer):
     """Uniform on [-limit, limit] with limit = sqrt(3 * scale / fan), or normal with
     std = sqrt(scale / fan) (truncated at 2 std, as Keras)."""
@@ -115,6 +130,7 @@ class LecunUniform(_VarianceScaling):
 
 _BY_NAME = {
     "zeros": Zeros, "ones": Ones, "constant": Constant, "random_uniform": RandomUniform,
+    "random_normal": RandomNormal,
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,

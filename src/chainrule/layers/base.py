@@ -1,4 +1,5 @@
 """The Layer base class: lazy weights, a forward ``call``, and a config round trip."""
+import inspect
 import itertools
 import re
 
@@ -46,6 +47,9 @@ class Layer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         _REGISTRY[cls.__name__] = cls
+        parameters = inspect.signature(cls.call).parameters
+        cls.call_takes_training = "training" in parameters or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
 
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, dtype=None):
         self.name = name or _unique_name(type(self))
@@ -63,18 +67,29 @@ class Layer:
         self.output_shape = None
 
     # ----- weights ----------------------------------------------------------
-    def add_weight(self, name, shape, initializer="zeros", regularizer=None, trainable=True, constraint=None):
-        """Create a weight Tensor of ``shape`` drawn from ``initializer``; the initializer,
-        regularizer and constraint may be given by name, config or instance."""
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None):
+        """Create a weight Tensor of ``shape`` (() for a scalar) drawn from ``initializer`` (Keras 3's
+        signature; default 'glorot_uniform' for a float weight, 'zeros' otherwise). The initializer,
+        regularizer and constraint may be given by name, config or instance; ``name`` defaults to
+        'variable', 'variable_1', ..."""
+        dtype = self.dtype if dtype is None else xp.dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        if name is None:
+            taken = {entry[0] for entry in self._weights}
+            name = next(candidate for candidate in _variable_names() if candidate not in taken)
         regularizer, constraint = regularizers.get(regularizer), constraints.get(constraint)
-        values = initializers.get(initializer)(tuple(shape), dtype=self.dtype)
-        weight = Tensor(values, requires_grad=trainable)
+        values = xp.asarray(initializers.get(initializer)(tuple(shape or ()), dtype=dtype), dtype=dtype)
+        weight = Tensor(values, requires_grad=bool(trainable) and dtype.kind == "f")
         self._weights.append((name, weight, trainable))
         if regularizer is not None:
             self._regularizers.append((regularizer, weight))
         if constraint is not None:
             self._constraints.append((constraint, weight))
         return weight
+
+    add_variable = add_weight
 
     def sublayers(self):
         """The layers this layer owns: those assigned as its attributes, directly or inside
@@ -162,7 +177,10 @@ class Layer:
             self.built = True
 
     def call(self, inputs, training=False):
+        """The forward pass; ``training`` is passed only when ``call`` takes it (as Keras inspects it)."""
         raise NotImplementedError
+
+    call_takes_training = True
 
     def activate(self, z):
         """a = f(z) with the layer's activation, the output marked with its pre-activation z."""
@@ -188,7 +206,7 @@ class Layer:
             if replaced is not None:
                 inputs = replaced
         self.build_for(shape)
-        outputs = self.call(inputs, training=training)
+        outputs = self.call(inputs, training=training) if self.call_takes_training else self.call(inputs)
         for hook in list(self._forward_hooks):
             replaced = hook(self, inputs, outputs)
             if replaced is not None:
@@ -221,6 +239,13 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _variable_names():
+    """'variable', 'variable_1', 'variable_2', ...: Keras' default weight names."""
+    yield "variable"
+    for k in itertools.count(1):
+        yield f"variable_{k}"
 
 
 def _registered(hooks, hook, signature):

@@ -39,11 +39,11 @@ class _Conv(Layer):
     def build(self, input_shape):
         _check_rank(self, input_shape, self.rank)
         spatial_padding(input_shape, self.kernel_size, self.strides, self.padding, self.dilation_rate, self.name)
-        self.kernel = self.add_weight("kernel", self.kernel_size + (input_shape[-1], self.filters),
-                                      self.kernel_initializer, regularizer=self.kernel_regularizer,
+        self.kernel = self.add_weight(name="kernel", shape=self.kernel_size + (input_shape[-1], self.filters),
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)
         if self.use_bias:
-            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+            self.bias = self.add_weight(name="bias", shape=(self.filters,), initializer=self.bias_initializer,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
 
     def call(self, inputs, training=False):

@@ -16,8 +16,8 @@ class Embedding(Layer):
         self.embeddings = None
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer)
+        self.embeddings = self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer)
 
     def call(self, inputs, training=False):
         indices = inputs.data

@@ -23,9 +23,9 @@ class _Normalization(Layer):
             raise ValueError(f"{self.name}: expected input of rank >= 2 (batch, ..., channels), got shape "
                              f"{tuple(input_shape)}")
         channels = (input_shape[-1],)
-        self.gamma = (self.add_weight("gamma", channels, self.gamma_initializer) if self.scale
+        self.gamma = (self.add_weight(name="gamma", shape=channels, initializer=self.gamma_initializer) if self.scale
                       else Tensor(initializers.get("ones")(channels, dtype=self.dtype)))
-        self.beta = (self.add_weight("beta", channels, self.beta_initializer) if self.center
+        self.beta = (self.add_weight(name="beta", shape=channels, initializer=self.beta_initializer) if self.center
                      else Tensor(initializers.get("zeros")(channels, dtype=self.dtype)))
 
     def _check_channels(self, inputs):
@@ -56,8 +56,9 @@ class BatchNormalization(_Normalization):
     def build(self, input_shape):
         super().build(input_shape)
         channels = (input_shape[-1],)
-        self.moving_mean = self.add_weight("moving_mean", channels, "zeros", trainable=False)
-        self.moving_variance = self.add_weight("moving_variance", channels, "ones", trainable=False)
+        self.moving_mean = self.add_weight(name="moving_mean", shape=channels, initializer="zeros", trainable=False)
+        self.moving_variance = self.add_weight(name="moving_variance", shape=channels, initializer="ones",
+                                               trainable=False)
 
     def call(self, inputs, training=False):
         self._check_channels(inputs)

@@ -68,10 +68,10 @@ class _RNN(Layer):
             raise ValueError(f"{self.name}: expected input of rank 3 (batch, steps, features), got shape "
                              f"{tuple(input_shape)}")
         width = self.gates * self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], width), self.kernel_initializer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width), orthogonal)
+        self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], width), initializer=self.kernel_initializer)
+        self.recurrent_kernel = self.add_weight(name="recurrent_kernel", shape=(self.units, width), initializer=orthogonal)
         if self.use_bias:
-            self.bias = self.add_weight("bias", self._bias_shape(), self._bias_initializer)
+            self.bias = self.add_weight(name="bias", shape=self._bias_shape(), initializer=self._bias_initializer)
 
     def _bias_shape(self):
         return (self.gates * self.units,)
