@@ -149,12 +149,19 @@ class Layer:
         for old, new in zip(current, arrays):
             old.data = new.astype(old.dtype, copy=True)
 
-    def regularization_loss(self):
-        """Sum of the penalties of the regularized weights (a Tensor), or None."""
-        penalties = [regularizer(weight) for regularizer, weight in self._regularizers]
-        penalties += [p for p in (layer.regularization_loss() for layer in self.sublayers()) if p is not None]
+    def weight_regularizers(self):
+        """(regularizer, weight) of this layer's regularized weights and its sublayers'."""
+        pairs = list(self._regularizers)
+        for layer in self.sublayers():
+            pairs.extend(layer.weight_regularizers())
+        return pairs
+
+    def regularization_loss(self, pairs=None):
+        """Sum of the penalties R(w) of the regularized weights (a Tensor), or None; ``pairs`` are
+        ``weight_regularizers()`` when the caller has them already (the training loop, once per fit)."""
         total = None
-        for penalty in penalties:
+        for regularizer, weight in self.weight_regularizers() if pairs is None else pairs:
+            penalty = regularizer(weight)
             total = penalty if total is None else total + penalty
         return total
 

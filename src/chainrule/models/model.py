@@ -135,12 +135,13 @@ class Model(Layer):
         return x, self.loss.prepare_targets(y, self.output_shape[1:])
 
     # ----- the loss ---------------------------------------------------------
-    def _loss_and_output(self, x, y, training):
+    def _loss_and_output(self, x, y, training, regularized=None):
         """(L, output): L = data loss + regularization on the graph; the shared step of fit, evaluate and
-        compute_loss. The loss takes the output's logits when it fuses with the output's activation."""
+        compute_loss. The loss takes the output's logits when it fuses with the output's activation;
+        ``regularized``: the (regularizer, weight) pairs, when the caller has them already."""
         output = self(x, training=training)
         loss = self.loss(y, output)
-        penalty = self.regularization_loss()
+        penalty = self.regularization_loss(regularized)
         return (loss if penalty is None else loss + penalty), output
 
     def compute_loss(self, x, y, training=False):
@@ -149,9 +150,9 @@ class Model(Layer):
         x, y = self._prepare(x, y)
         return self._loss_and_output(x, y, training)[0]
 
-    def _train_step(self, x, y, params, constraints):
+    def _train_step(self, x, y, params, constraints, regularized=None):
         """One gradient step: L and dL/dw by the graph, the optimizer's update, then w <- constraint(w)."""
-        loss, output = self._loss_and_output(x, y, True)
+        loss, output = self._loss_and_output(x, y, True, regularized)
         for weight in params:
             weight.grad = None
         loss.backward()
@@ -191,7 +192,7 @@ class Model(Layer):
                                               verbose=verbose, epochs=epochs, steps=steps)
         per_batch = hooks.uses_batch_hooks("train")
         params = self.trainable_weights
-        constraints = self.weight_constraints()
+        constraints, regularized = self.weight_constraints(), self.weight_regularizers()
         train_metrics = self._metrics
         n = len(x)
 
@@ -210,7 +211,7 @@ class Model(Layer):
                 x_batch, y_batch = x[index], y[index]
                 if per_batch:
                     hooks.batch_begin("train", step)
-                loss, output = self._train_step(x_batch, y_batch, params, constraints)
+                loss, output = self._train_step(x_batch, y_batch, params, constraints, regularized)
                 count = len(x_batch)
                 loss_sum += float(loss.data) * count
                 seen += count
@@ -241,6 +242,7 @@ class Model(Layer):
         (a CallbackList) get the test hooks."""
         hooks = hooks or callbacks_module.CallbackList([], self)
         per_batch = hooks.uses_batch_hooks("test")
+        regularized = self.weight_regularizers()
         for metric in self._metrics:
             metric.reset_state()
         hooks.begin("test")
@@ -250,7 +252,7 @@ class Model(Layer):
                 if per_batch:
                     hooks.batch_begin("test", step)
                 x_batch, y_batch = x[start:start + batch_size], y[start:start + batch_size]
-                loss, output = self._loss_and_output(x_batch, y_batch, False)
+                loss, output = self._loss_and_output(x_batch, y_batch, False, regularized)
                 loss_sum += float(loss.data) * len(x_batch)
                 seen += len(x_batch)
                 for metric in self._metrics:
