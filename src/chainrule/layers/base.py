@@ -296,13 +296,15 @@ class SymbolicTensor:
     """A placeholder for a batch of shape ``(None, *shape)`` in a functional model:
     the output of ``Input`` or of a layer called on placeholders. It records the
     layer and the placeholders it came from; ``Model(inputs, outputs)`` replays them.
-    A layer that returns a list (``return_state``) gives one placeholder per entry:
-    they share ``call`` (one run of the layer) and differ in ``output_index``."""
+    A layer that returns a list (``return_state``, a model with several outputs) gives one
+    placeholder per entry: they share ``call`` (one run of the layer) and differ in
+    ``output_index``. ``None`` in ``shape`` is a length known only at run time."""
 
-    name = None
-
-    def __init__(self, shape, layer=None, parents=(), list_call=False, call=None, output_index=None):
+    def __init__(self, shape, layer=None, parents=(), list_call=False, call=None, output_index=None,
+                 dtype=None, name=None):
         self.shape = (None, *shape)
+        self.dtype = xp.dtype(dtype) if dtype is not None else get_default_dtype()
+        self.name = name
         self.layer = layer
         self.parents = tuple(parents)
         self.list_call = list_call
@@ -311,25 +313,46 @@ class SymbolicTensor:
 
     @classmethod
     def from_call(cls, layer, inputs):
-        """Call ``layer`` on placeholders: build it and find its output shape from one zero sample."""
+        """Call ``layer`` on placeholders: build it and find its output shapes from a zero sample
+        (two, of lengths 1 and 2 in each ``None`` axis, when there are such axes: an axis whose
+        length follows them is ``None`` in the output)."""
         parents = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         for parent in parents:
             if not isinstance(parent, SymbolicTensor):
                 raise TypeError(f"{layer.name}: expected every input to come from Input(...), got {type(parent).__name__}")
-        samples = [Tensor(xp.zeros((1, *p.shape[1:]), dtype=get_default_dtype())) for p in parents]
         list_call = isinstance(inputs, (list, tuple))
-        with no_grad():
-            out = layer(samples if list_call else samples[0])
-        if not isinstance(out, list):
-            return cls(out.shape[1:], layer, parents, list_call=list_call)
-        call = object()
-        return [cls(entry.shape[1:], layer, parents, list_call=list_call, call=call, output_index=index)
-                for index, entry in enumerate(out)]
+        variable = any(n is None for p in parents for n in p.shape[1:])
+        runs = [_probe(layer, parents, list_call, length) for length in ((1, 2) if variable else (1,))]
+        entries = [run if isinstance(run, list) else [run] for run in runs]
+        shapes = [tuple(None if len({entry.shape[axis] for entry in same}) > 1 else same[0].shape[axis]
+                        for axis in range(1, same[0].ndim)) for same in zip(*entries)]
+        dtypes = [entry.dtype for entry in entries[0]]
+        if not isinstance(runs[0], list):
+            result = cls(shapes[0], layer, parents, list_call=list_call, dtype=dtypes[0])
+        else:
+            call = object()
+            result = [cls(shape, layer, parents, list_call=list_call, call=call, output_index=index, dtype=dtype)
+                      for index, (shape, dtype) in enumerate(zip(shapes, dtypes))]
+        layer.input, layer.output = inputs, result
+        return result
 
     def __repr__(self):
         source = self.layer.name if self.layer is not None else "input"
         entry = "" if self.output_index is None else f"[{self.output_index}]"
-        return f"<SymbolicTensor shape={self.shape} from {source}{entry}>"
+        return f"<SymbolicTensor shape={self.shape} dtype={self.dtype} from {source}{entry}>"
+
+
+def _samples(parents, length):
+    """One zero sample per placeholder, ``length`` in each ``None`` axis."""
+    return [Tensor(xp.zeros((1, *(length if n is None else n for n in p.shape[1:])), dtype=p.dtype))
+            for p in parents]
+
+
+def _probe(layer, parents, list_call, length):
+    """``layer``'s output (a Tensor or a list) on zero samples, ``length`` in each ``None`` axis."""
+    samples = _samples(parents, length)
+    with no_grad():
+        return layer(samples if list_call else samples[0])
 
 
 def _is_symbolic(inputs):
