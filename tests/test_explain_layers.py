@@ -88,7 +88,7 @@ def engine_pass(model, x, y):
 
     handles = [layer.register_forward_hook(keep) for layer in model.layers]
     try:
-        loss = model.compute_loss(x, y)
+        loss = model.compute_loss(x, y, training=False)
         for z in kept.values():
             z.retain_grad()
         loss.backward()

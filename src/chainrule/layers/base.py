@@ -9,6 +9,12 @@ from ..tensor import Tensor, as_array, get_default_dtype, no_grad
 
 _counters = {}
 _REGISTRY = {}
+_ADD_LOSS_USED = [False]   # set by the first add_loss anywhere: until then no step looks for added losses
+
+
+def added_losses_in_use():
+    """Whether any layer ever called ``add_loss`` (training then collects the added losses each step)."""
+    return _ADD_LOSS_USED[0]
 
 
 def _unique_name(cls):
@@ -64,6 +70,7 @@ class Layer:
         self._constraints = []
         self._forward_hooks = []
         self._forward_pre_hooks = []
+        self._added_losses = []
         self.output_shape = None
 
     # ----- weights ----------------------------------------------------------
@@ -165,6 +172,24 @@ class Layer:
             total = penalty if total is None else total + penalty
         return total
 
+    def add_loss(self, loss):
+        """Add a scalar ``loss`` (a Tensor on the graph) to what training minimizes; a loss added in
+        ``call`` counts for that forward pass (each call starts the layer's list anew)."""
+        _ADD_LOSS_USED[0] = True
+        self._added_losses.append(loss if isinstance(loss, Tensor) else Tensor(loss))
+
+    def added_losses(self):
+        """The losses this layer and its sublayers added with ``add_loss`` in their latest calls."""
+        found = list(self._added_losses)
+        for layer in self.sublayers():
+            found.extend(layer.added_losses())
+        return found
+
+    @property
+    def losses(self):
+        """The added losses, then the weights' regularization penalties (Keras' ``layer.losses``)."""
+        return self.added_losses() + [regularizer(weight) for regularizer, weight in self.weight_regularizers()]
+
     def weight_constraints(self):
         """(constraint, weight) of this layer's constrained weights and its sublayers': after each
         optimizer step, training projects w <- constraint(w)."""
@@ -204,6 +229,9 @@ class Layer:
         if isinstance(inputs, (list, tuple)):
             inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
             shape = [tuple(x.shape) for x in inputs]
+        elif isinstance(inputs, dict):
+            inputs = {key: x if isinstance(x, Tensor) else Tensor(x) for key, x in inputs.items()}
+            shape = {key: tuple(x.shape) for key, x in inputs.items()}
         else:
             if not isinstance(inputs, Tensor):
                 inputs = Tensor(inputs)
@@ -213,6 +241,8 @@ class Layer:
             if replaced is not None:
                 inputs = replaced
         self.build_for(shape)
+        if self._added_losses:
+            self._added_losses = []
         outputs = self.call(inputs, training=training) if self.call_takes_training else self.call(inputs)
         for hook in list(self._forward_hooks):
             replaced = hook(self, inputs, outputs)

@@ -1,5 +1,8 @@
 """The checks ``fit``, ``evaluate`` and ``predict`` run on their data before any step:
 numeric, finite, matching the model's input, as many targets as samples."""
+import itertools
+import math
+
 from .. import arguments
 from ..backend import xp
 from ..tensor import Tensor, as_array, get_default_dtype
@@ -43,3 +46,73 @@ def batch_size(value, n):
     if not arguments.is_int(value) or value < 1:
         raise ValueError(f"batch_size: expected a positive int or None, got {value!r}")
     return min(int(value), n)
+
+
+def unpack(batch):
+    """(x, y, sample_weight) of a batch: a tuple or list (x,), (x, y) or (x, y, sample_weight), or x alone."""
+    if isinstance(batch, list):
+        batch = tuple(batch)
+    if not isinstance(batch, tuple):
+        return batch, None, None
+    if not 1 <= len(batch) <= 3:
+        raise ValueError(f"data: expected batches (x,), (x, y) or (x, y, sample_weight), got a tuple of {len(batch)}")
+    return (*batch, *(None,) * (3 - len(batch)))
+
+
+def is_stream(x):
+    """Whether ``x`` is a source of batches (a generator, an iterator or a PyDataset) rather than arrays."""
+    return hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
+                                      and hasattr(x, "on_epoch_end"))
+
+
+def take(value, index):
+    """The samples ``index`` (a slice or an array of positions) of each array in a structure."""
+    if isinstance(value, dict):
+        return {key: take(entry, index) for key, entry in value.items()}
+    if isinstance(value, list):
+        return [take(entry, index) for entry in value]
+    return None if value is None else value[index]
+
+
+class ArrayBatches:
+    """Batches of prepared arrays: ``steps`` per epoch, in a new random order each epoch with ``shuffle``."""
+
+    def __init__(self, x, y, sample_weight, count, batch_size, shuffle, steps=None, generator=None):
+        self.x, self.y, self.sample_weight, self.count = x, y, sample_weight, count
+        self.batch_size, self.shuffle, self.generator = batch_size, shuffle, generator
+        full = math.ceil(count / batch_size)
+        self.steps = full if steps is None else min(steps, full)
+
+    def epoch(self):
+        order = self.generator.permutation(self.count) if self.shuffle and self.batch_size < self.count else None
+        for step in range(self.steps):
+            window = slice(step * self.batch_size, (step + 1) * self.batch_size)
+            index = window if order is None else order[window]
+            yield take(self.x, index), take(self.y, index), take(self.sample_weight, index)
+
+
+class StreamBatches:
+    """Batches from a generator or iterator (continued from epoch to epoch) or a PyDataset (indexed,
+    ``on_epoch_end`` after each epoch), each checked by ``prepare`` as it arrives."""
+
+    def __init__(self, source, steps, prepare):
+        self.source, self.prepare = source, prepare
+        self.indexed = not hasattr(source, "__next__")
+        self.steps = steps if steps is not None else (len(source) if self.indexed else None)
+        self.exhausted = False
+
+    def epoch(self):
+        for step in itertools.count():
+            if self.steps is not None and step >= self.steps:
+                break
+            if self.indexed:
+                batch = self.source[step % len(self.source)]
+            else:
+                try:
+                    batch = next(self.source)
+                except StopIteration:
+                    self.exhausted = True
+                    return
+            yield self.prepare(batch, step)
+        if self.indexed:
+            self.source.on_epoch_end()

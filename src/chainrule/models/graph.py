@@ -1,16 +1,20 @@
-"""The functional graph: the layer calls between a model's ``Input`` and its output, replayed in order."""
+"""The functional graph: the layer calls between a model's ``Input`` placeholders and its
+outputs, replayed in order. Inputs and outputs are each one placeholder, a list, or a dict
+keyed by name; the model is called, and returns, in the same structure."""
 from ..layers.base import SymbolicTensor, deserialize_layer, serialize_layer
+from . import structure
 
 
 class Graph:
-    """The layer calls between a functional model's Input and its output, in the order they run."""
+    """The layer calls between a functional model's inputs and outputs, in the order they run."""
 
     def __init__(self, inputs, outputs):
-        self.input = _single(inputs, "inputs")
-        self.output = _single(outputs, "outputs")
-        if self.input.layer is not None:
-            raise ValueError("inputs: expected the placeholder returned by Input(shape), got a layer's output")
-        order, seen, stack = [], set(), [(self.output, False)]
+        self.input_structure, self.output_structure = _checked(inputs, "inputs"), _checked(outputs, "outputs")
+        self.inputs, self.outputs = structure.flatten(inputs), structure.flatten(outputs)
+        for placeholder in self.inputs:
+            if placeholder.layer is not None:
+                raise ValueError("inputs: expected placeholders returned by Input(shape), got a layer's output")
+        order, seen, stack = [], set(), [(output, False) for output in reversed(self.outputs)]
         while stack:
             node, expanded = stack.pop()
             if expanded:
@@ -18,20 +22,35 @@ class Graph:
             elif id(node) not in seen:
                 seen.add(id(node))
                 stack.append((node, True))
-                stack.extend((parent, False) for parent in node.parents)
+                stack.extend((parent, False) for parent in reversed(node.parents))
+        given = {id(placeholder) for placeholder in self.inputs}
         for node in order:
-            if node.layer is None and node is not self.input:
-                raise ValueError("outputs: depends on an Input that is not the model's inputs")
-        if self.input not in order:
-            raise ValueError("outputs: does not depend on inputs")
+            if node.layer is None and id(node) not in given:
+                raise ValueError("outputs: depend on an Input that is not among the model's inputs")
+        reached = {id(node) for node in order}
+        for index, placeholder in enumerate(self.inputs):
+            if id(placeholder) not in reached:
+                raise ValueError(f"inputs: input {index} ({placeholder.name or 'unnamed'}) does not reach any output")
         self.nodes = [node for node in order if node.layer is not None]
         self.layers = []
         for node in self.nodes:
             if node.layer not in self.layers:
                 self.layers.append(node.layer)
 
-    def run(self, x, training):
-        values, calls = {id(self.input): x}, {}
+    @property
+    def input_names(self):
+        """Each input's name: its dict key, else the name given to ``Input``, else 'input_k'."""
+        return _names(self.input_structure, self.inputs, lambda index, node: node.name or f"input_{index}")
+
+    @property
+    def output_names(self):
+        """Each output's name: its dict key, else the name of the layer that produces it."""
+        return _names(self.output_structure, self.outputs, lambda index, node: node.layer.name)
+
+    def run(self, inputs, training):
+        """The outputs, in the outputs' structure, for ``inputs`` (one Tensor, a list, or a dict by input name)."""
+        flat = structure.flatten_like(inputs, self.input_structure, self.input_names, "inputs")
+        values, calls = {id(placeholder): value for placeholder, value in zip(self.inputs, flat)}, {}
         for node in self.nodes:
             if node.call is not None and id(node.call) in calls:   # another entry of a list already computed
                 values[id(node)] = calls[id(node.call)][node.output_index]
@@ -42,11 +61,15 @@ class Graph:
                 calls[id(node.call)] = output
                 output = output[node.output_index]
             values[id(node)] = output
-        return values[id(self.output)]
+        return structure.pack_like(self.output_structure, [values[id(output)] for output in self.outputs])
 
     def get_config(self):
-        index, first_of_call = {id(self.input): 0}, {}
-        nodes = [{"input_shape": list(self.input.shape[1:])}]
+        index, first_of_call = {}, {}
+        nodes = []
+        for placeholder in self.inputs:
+            index[id(placeholder)] = len(nodes)
+            nodes.append({"input_shape": list(placeholder.shape[1:]), "dtype": str(placeholder.dtype),
+                          "name": placeholder.name})
         for node in self.nodes:
             index[id(node)] = len(nodes)
             entry = {"layer": self.layers.index(node.layer), "parents": [index[id(p)] for p in node.parents],
@@ -56,14 +79,19 @@ class Graph:
                 entry["call"] = first_of_call.setdefault(id(node.call), len(nodes))
             nodes.append(entry)
         return {"layers": [serialize_layer(layer) for layer in self.layers], "nodes": nodes,
-                "output": index[id(self.output)]}
+                "inputs": structure.describe(self.input_structure, [index[id(n)] for n in self.inputs]),
+                "outputs": structure.describe(self.output_structure, [index[id(n)] for n in self.outputs])}
 
     @staticmethod
     def rebuild(config):
+        """(inputs, outputs) placeholders, in their structures, rebuilt from ``get_config``'s dict."""
         from ..layers.input import Input
         layers = [deserialize_layer(c) for c in config["layers"]]
-        values, calls = [Input(tuple(config["nodes"][0]["input_shape"]))], {}
-        for node in config["nodes"][1:]:
+        values, calls = [], {}
+        for node in config["nodes"]:
+            if "input_shape" in node:
+                values.append(Input(tuple(node["input_shape"]), dtype=node.get("dtype"), name=node.get("name")))
+                continue
             if "output_index" in node:
                 if node["call"] not in calls:
                     args = [values[i] for i in node["parents"]]
@@ -72,14 +100,20 @@ class Graph:
                 continue
             args = [values[i] for i in node["parents"]]
             values.append(layers[node["layer"]](args if node["list_call"] else args[0]))
-        return values[0], values[config["output"]]
+        return (structure.rebuild(config["inputs"], values), structure.rebuild(config["outputs"], values))
 
 
-def _single(value, name):
-    if isinstance(value, (list, tuple)):
-        if len(value) != 1:
-            raise ValueError(f"{name}: models with several inputs or outputs are not supported, got {len(value)}")
-        value = value[0]
-    if not isinstance(value, SymbolicTensor):
-        raise TypeError(f"{name}: expected the result of Input(...) or of layers called on it, got {type(value).__name__}")
+def _checked(value, name):
+    for entry in structure.flatten(value):
+        if not isinstance(entry, SymbolicTensor):
+            raise TypeError(f"{name}: expected the result of Input(...) or of layers called on it, "
+                            f"got {type(entry).__name__}")
+    if not structure.flatten(value):
+        raise ValueError(f"{name}: expected at least one placeholder, got none")
     return value
+
+
+def _names(layout, flat, default):
+    if isinstance(layout, dict):
+        return list(layout)
+    return [default(index, node) for index, node in enumerate(flat)]
