@@ -147,16 +147,26 @@ def test_layer_config_round_trips_through_the_registry(layer):
     assert type(rebuilt) is type(layer) and rebuilt.get_config() == config
 
 
-def test_every_layer_subclass_registers_itself():
+def test_a_layer_of_ones_own_is_found_only_when_registered_or_given():
     class Custom(Layer):
         def call(self, inputs, training=False):
             return inputs
 
-    assert get_layer_class("Custom") is Custom
+    with pytest.raises(ValueError, match="unknown class name 'Custom'.*register_keras_serializable"):
+        get_layer_class("Custom")
+    assert get_layer_class("Custom", custom_objects={"Custom": Custom}) is Custom
+
+
+def test_a_class_of_ones_own_called_dense_does_not_replace_chainrules():
+    class Dense(Layer):    # noqa: F811  (the point of the test: the same name as chainrule's)
+        pass
+
+    from chainrule.layers.core import Dense as BuiltIn
+    assert get_layer_class("Dense") is BuiltIn
 
 
 def test_unknown_layer_class_name_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"layer: unknown class name 'Dense2'; known layers: .*Dense, .*Flatten"):
+    with pytest.raises(ValueError, match=r"layer: unknown class name 'Dense2'; chainrule's layers are .*Dense, .*Flatten"):
         get_layer_class("Dense2")
 
 

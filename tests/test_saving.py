@@ -112,10 +112,12 @@ class Scale(layers.Layer):
         return {**super().get_config(), "factor": self.factor}
 
 
-def test_any_layer_subclass_is_loadable_by_its_class_name(tmp_path):
+def test_a_layer_of_ones_own_loads_when_given_in_custom_objects(tmp_path):
     model = Sequential([Dense(2, input_dim=4), Scale(3.0)])
     model.save(tmp_path / "m.safetensors")
-    loaded = load_model(tmp_path / "m.safetensors")
+    with pytest.raises(ValueError, match="unknown class name 'Scale'"):
+        load_model(tmp_path / "m.safetensors")
+    loaded = load_model(tmp_path / "m.safetensors", custom_objects={"Scale": Scale})
     assert isinstance(loaded.layers[1], Scale) and loaded.layers[1].factor == 3.0
     np.testing.assert_array_equal(loaded.predict(data()[0]), model.predict(data()[0]))
 

@@ -8,7 +8,9 @@ from ..backend import xp
 from ..tensor import Tensor, as_array, get_default_dtype, no_grad
 
 _counters = {}
-_REGISTRY = {}
+_BUILT_IN = {}      # chainrule's own layer classes, by class name
+_REGISTERED = {}    # classes registered with register_keras_serializable, by "package>name"
+_SCOPES = []        # the dicts of the open custom_object_scope blocks, innermost last
 _ADD_LOSS_USED = [False]   # set by the first add_loss anywhere: until then no step looks for added losses
 
 
@@ -46,13 +48,15 @@ class Layer:
     marks the output with z (``output.preactivation``): the tensor whose gradient
     explain calls the layer's delta.
 
-    Every subclass registers itself by class name, so a saved model's config
-    rebuilds any layer (:func:`get_layer_class`).
+    chainrule's own layers are known by class name to :func:`get_layer_class`, which rebuilds
+    a saved model's layers; a user's layer class is found when registered
+    (``chainrule.saving.register_keras_serializable``) or given in ``custom_objects``.
     """
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if cls.__module__.startswith("chainrule.") and not cls.__name__.startswith("_"):
+            _BUILT_IN[cls.__name__] = cls
         parameters = inspect.signature(cls.call).parameters
         cls.call_takes_training = "training" in parameters or any(
             p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
@@ -306,20 +310,55 @@ def _flattened(value):
     return items
 
 
-def get_layer_class(name):
-    """The Layer subclass called ``name`` (every subclass registers itself)."""
-    if name not in _REGISTRY:
-        raise ValueError(f"layer: unknown class name {name!r}; known layers: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+def register(obj, name):
+    """Record ``obj`` (a class or function) under ``name`` ("package>Name") for deserialization."""
+    _REGISTERED[name] = obj
+    obj.registered_name = name
+    return obj
+
+
+def registered_name(cls):
+    """The name a saved config gives ``cls``: its registered "package>Name", else its class name."""
+    return getattr(cls, "registered_name", None) if getattr(cls, "registered_name", None) in _REGISTERED and \
+        _REGISTERED[cls.registered_name] is cls else cls.__name__
+
+
+def custom_object(name, custom_objects=None):
+    """The user's class or function called ``name``: from ``custom_objects``, the open custom_object_scope
+    blocks (innermost first) or the registered ones; None when none has it."""
+    for scope in ([custom_objects] if custom_objects else []) + list(reversed(_SCOPES)):
+        if name in scope:
+            return scope[name]
+    return _REGISTERED.get(name)
+
+
+def open_scope(custom_objects):
+    _SCOPES.append(dict(custom_objects))
+
+
+def close_scope():
+    _SCOPES.pop()
+
+
+def get_layer_class(name, custom_objects=None):
+    """The Layer class a saved config calls ``name``: a user's class (see ``custom_object``), then
+    chainrule's own. A user class is never found by a bare-name search of every subclass, so a class
+    of one's own called ``Dense`` does not take the place of chainrule's."""
+    cls = custom_object(name, custom_objects) or _BUILT_IN.get(name)
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise ValueError(f"layer: unknown class name {name!r}; chainrule's layers are "
+                         f"{', '.join(sorted(_BUILT_IN))}; a layer of your own must be registered with "
+                         "chainrule.saving.register_keras_serializable() or given in custom_objects")
+    return cls
 
 
 def serialize_layer(layer):
     """{"class_name", "config"}: what ``deserialize_layer`` rebuilds ``layer`` from."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    return {"class_name": registered_name(type(layer)), "config": layer.get_config()}
 
 
-def deserialize_layer(config):
-    return get_layer_class(config["class_name"]).from_config(config["config"])
+def deserialize_layer(config, custom_objects=None):
+    return get_layer_class(config["class_name"], custom_objects).from_config(config["config"])
 
 
 class SymbolicTensor:

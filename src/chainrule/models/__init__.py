@@ -9,11 +9,11 @@ from .model import Model, NotCompiledError
 from .sequential import Sequential
 
 
-def load_model(filepath, compile=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild a model saved by ``model.save`` (config, weights and, with ``compile``, its
     loss, metrics and optimizer state)."""
     from .. import saving
-    return saving.load_model(filepath, compile=compile)
+    return saving.load_model(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
 
 
 __all__ = ["Model", "NotCompiledError", "Sequential", "load_model"]

@@ -12,6 +12,8 @@ functional and subclassed models.
 "Customizing what happens in fit"), with ``loss.backward()`` and ``self.optimizer.apply``
 in place of a framework's gradient tape.
 """
+import os
+
 from .. import arguments
 from .. import callbacks as callbacks_module
 from .. import losses, optimizers, saving
@@ -569,6 +571,16 @@ class Model(Layer):
         """Write the model (config, weights, optimizer state) to one .safetensors file, atomically."""
         saving.save_model(self, filepath)
 
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights alone to one .safetensors file, atomically."""
+        if not overwrite and os.path.exists(filepath):
+            raise ValueError(f"filepath: {filepath!r} exists and overwrite=False")
+        saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath):
+        """Load the weights ``save_weights`` (or ``save``) wrote; counts and shapes are checked first."""
+        saving.load_weights(self, filepath)
+
     def get_config(self):
         """A functional model's layers and their connections; a subclassed model returns {}:
         override ``get_config`` (and ``from_config``) when its constructor takes arguments."""
@@ -578,10 +590,12 @@ class Model(Layer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        if "nodes" in config:
-            inputs, outputs = Graph.rebuild(config)
-            return cls(inputs, outputs, name=config["name"])
-        return cls(**config)
+        """The model ``get_config`` describes; ``custom_objects`` ({name: class}) names one's own layers."""
+        with saving.custom_object_scope(custom_objects or {}):
+            if "nodes" in config:
+                inputs, outputs = Graph.rebuild(config)
+                return cls(inputs, outputs, name=config["name"])
+            return cls(**config)
 
 
 def data_module_unpack(batch):

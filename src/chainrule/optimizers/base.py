@@ -100,6 +100,13 @@ class Optimizer:
             params.append(param)
         self._apply(grads, params)
 
+    def apply(self, grads, trainable_variables=None):
+        """Update ``trainable_variables`` (Tensors) in place from ``grads`` (Keras 3's name; the order of
+        the two lists matches)."""
+        if trainable_variables is None:
+            raise ValueError("trainable_variables: expected the list of variables the gradients are for, got None")
+        self.apply_gradients(zip(list(grads), list(trainable_variables)))
+
     def _apply(self, grads, params):
         if self._slots is None:
             self._slots = [self._new_slots(p.data) for p in params]
