@@ -336,7 +336,10 @@ SAMPLES = {
     **{name: (lambda cls=getattr(layers, name): cls(pool_size=3, strides=1, padding="same"))
        for name in ("MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D")},
     **{name: (lambda cls=getattr(layers, name): cls())
-       for name in ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D")},
+       for name in ("GlobalMaxPooling1D", "GlobalMaxPooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")},
+    "Concatenate": lambda: layers.Concatenate(axis=1),
+    "Dot": lambda: layers.Dot(axes=(2, 1), normalize=True),
 }
 
 
