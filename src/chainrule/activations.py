@@ -5,10 +5,16 @@ as Keras keeps ``_keras_logits``), so a cross-entropy given the output takes z a
 its fused primitive instead: the output delta is then exactly (o - y) / n.
 """
 from . import functional as F
-from .functional import elu, gelu, leaky_relu, mish, relu, silu, softplus, tanh
+from .functional import elu, gelu, mish, relu, silu, softplus, tanh
 from .tensor import Tensor
 
 swish = silu
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """a = z for z > 0, negative_slope * z otherwise (Keras' default slope 0.2; chainrule.functional's
+    ``leaky_relu`` keeps PyTorch's 0.01)."""
+    return F.leaky_relu(x, negative_slope)
 
 
 def _with_logits(output, z, activation):

@@ -63,7 +63,7 @@ class Layer:
 
     def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None, dtype=None):
         self.name = name or _unique_name(type(self))
-        self.trainable = trainable
+        self._trainable = bool(trainable)
         self.built = False
         self.dtype = xp.dtype(dtype) if dtype is not None else get_default_dtype()
         if input_dim is not None and input_shape is None:
@@ -76,6 +76,17 @@ class Layer:
         self._forward_pre_hooks = []
         self._added_losses = []
         self.output_shape = None
+
+    @property
+    def trainable(self):
+        """Whether the layer's weights train; setting it sets every sublayer's too (as Keras does)."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for layer in self.sublayers():
+            layer.trainable = value
 
     # ----- weights ----------------------------------------------------------
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,

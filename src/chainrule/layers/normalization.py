@@ -61,7 +61,10 @@ class BatchNormalization(_Normalization):
                                                trainable=False)
 
     def call(self, inputs, training=False):
+        """Training mode only when ``training`` and the layer is trainable: a frozen BatchNormalization
+        (``trainable = False``) runs in inference mode, its moving statistics used and left as they are."""
         self._check_channels(inputs)
+        training = training and self.trainable
         return F.batch_norm(inputs, self.gamma, self.beta, self.moving_mean.data, self.moving_variance.data,
                             eps=self.epsilon, training=bool(training), momentum=self.momentum)
 
@@ -73,7 +76,10 @@ class LayerNormalization(_Normalization):
     """y = gamma * (x - mean) / sqrt(var + epsilon) + beta, statistics over each sample's last axis."""
 
     def call(self, inputs, training=False):
+        """Training mode only when ``training`` and the layer is trainable: a frozen BatchNormalization
+        (``trainable = False``) runs in inference mode, its moving statistics used and left as they are."""
         self._check_channels(inputs)
+        training = training and self.trainable
         return F.layer_norm(inputs, self.gamma, self.beta, eps=self.epsilon)
 
 
