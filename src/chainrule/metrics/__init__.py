@@ -100,11 +100,13 @@ def _from_name(name, loss, output_units):
     if name in _BY_NAME:
         return _BY_NAME[name](name=name)
     classes = _metric_classes()
-    if name in classes:
-        return classes[name]()
-    by_snake = {snake_case(class_name): cls for class_name, cls in classes.items()}
-    if name in by_snake:
-        return by_snake[name]()
+    cls = classes.get(name) or {snake_case(class_name): c for class_name, c in classes.items()}.get(name)
+    if cls is not None:
+        try:
+            return cls()
+        except TypeError as error:
+            raise ValueError(f"metrics: {name!r} needs arguments ({error}); pass an instance, "
+                             f"e.g. {cls.__name__}(...)") from None
     public = sorted(c for c in classes if c not in ("Metric", "Variable"))
     raise ValueError(f"metrics: unknown name {name!r}; valid names: {', '.join(sorted({*_BY_NAME, *_ACCURACY_NAMES}))}; "
                      f"or a class name (or its snake_case form): {', '.join(public)}")
