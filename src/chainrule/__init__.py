@@ -8,8 +8,8 @@ from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
 from .functional import concatenate, maximum, pad, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .forward_mode import jvp
-from . import (activations, callbacks, initializers, layers, losses, metrics, models, optimizers, regularizers,
-               saving, utils)
+from . import (activations, callbacks, initializers, layers, losses, metrics, models, ops, optimizers, random,
+               regularizers, saving, utils)
 
 from .version import __version__
 
