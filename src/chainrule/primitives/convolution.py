@@ -212,8 +212,8 @@ class DepthwiseConvolution(Function):
         self.weights = kernel.reshape((-1,) + kernel.shape[-2:])
         self.x_shape, self.padded_shape, self.windows_shape = x.shape, padded.shape, windows.shape
         self.kernel_shape, self.strides, self.dilation = kernel.shape, strides, dilation
-        out = xp.einsum("nkc,kcm->ncm", self.cols, self.weights)
-        return out.reshape(windows.shape[:-1 - len(kernel_size)] + (-1,))
+        self.out_shape = windows.shape[:-1 - len(kernel_size)] + (-1,)
+        return xp.einsum("nkc,kcm->ncm", self.cols, self.weights).reshape(self.out_shape)
 
     def backward(self, g):
         need_x, need_kernel = self.needs_input_grad
@@ -226,6 +226,13 @@ class DepthwiseConvolution(Function):
         if need_kernel:
             grad_kernel = xp.einsum("nkc,ncm->kcm", self.cols, g3).reshape(self.kernel_shape)
         return grad_x, grad_kernel
+
+    def jvp(self, tx, tk):
+        """dz = depthwise(tx, W) + depthwise(x, tk): the op is linear in each input."""
+        windows = _window_view(_pad_spatial(tx, self.pads), self.kernel_shape[:-2], self.strides, self.dilation)
+        out = (xp.einsum("nkc,kcm->ncm", windows.reshape(self.cols.shape), self.weights)
+               + xp.einsum("nkc,kcm->ncm", self.cols, tk.reshape(self.weights.shape)))
+        return out.reshape(self.out_shape)
 
 
 def depthwise_conv(x, kernel, strides=1, padding="valid", dilation=1):
