@@ -215,20 +215,10 @@ def log(x):
     return _tensor(x).log()
 
 
-def log1p(x):
-    return F.log1p(x)
-
-
-def sin(x):
-    return F.sin(x)
-
-
-def cos(x):
-    return F.cos(x)
-
-
-def erf(x):
-    return F.erf(x)
+log1p = F.log1p
+sin = F.sin
+cos = F.cos
+erf = F.erf
 
 
 def clip(x, x_min, x_max):
@@ -329,8 +319,7 @@ def cumsum(x, axis=None, dtype=None):
     return F.cumsum(x if dtype is None else cast(x, dtype), axis=axis)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    return F.logsumexp(x, axis=axis, keepdims=keepdims)
+logsumexp = F.logsumexp
 
 
 def _arg(function, x, axis, keepdims):
@@ -452,8 +441,7 @@ def squeeze(x, axis=None):
     return x.reshape(tuple(n for a, n in enumerate(x.shape) if a not in axes))
 
 
-def broadcast_to(x, shape):
-    return F.broadcast_to(x, shape)
+broadcast_to = F.broadcast_to
 
 
 def concatenate(xs, axis=0):
@@ -481,12 +469,8 @@ def split(x, indices_or_sections, axis=0):
     return [F.getitem(x, (slice(None),) * axis + (slice(start, stop),)) for start, stop in bounds]
 
 
-def flip(x, axis=None):
-    return F.flip(x, axis)
-
-
-def tile(x, repeats):
-    return F.tile(x, repeats)
+flip = F.flip
+tile = F.tile
 
 
 def _triangle(x, keep):
@@ -511,8 +495,7 @@ def matmul(x1, x2):
     return F.matmul(x1, x2)
 
 
-def einsum(subscripts, *operands):
-    return F.einsum(subscripts, *operands)
+einsum = F.einsum
 
 
 def dot(x1, x2):
@@ -529,24 +512,11 @@ def dot(x1, x2):
 
 
 # ----- activations -------------------------------------------------------------
-def relu(x):
-    return F.relu(x)
-
-
-def sigmoid(x):
-    return F.sigmoid(x)
-
-
-def tanh(x):
-    return F.tanh(x)
-
-
-def softplus(x):
-    return F.softplus(x)
-
-
-def silu(x):
-    return F.silu(x)
+relu = F.relu
+sigmoid = F.sigmoid
+tanh = F.tanh
+softplus = F.softplus
+silu = F.silu
 
 
 def gelu(x, approximate=True):
@@ -662,3 +632,17 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     return _pool("avg", inputs, pool_size, strides, padding, data_format)
+
+
+__all__ = [
+    "abs", "add", "all", "any", "arange", "argmax", "argmin", "argsort", "average_pool", "binary_crossentropy",
+    "broadcast_to", "cast", "categorical_crossentropy", "clip", "concatenate", "conv", "convert_to_numpy",
+    "convert_to_tensor", "cos", "cumsum", "depthwise_conv", "divide", "dot", "einsum", "equal", "erf", "exp",
+    "expand_dims", "eye", "flip", "floor", "full", "gelu", "greater", "greater_equal", "identity", "less",
+    "less_equal", "linspace", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum",
+    "mean", "min", "minimum", "moveaxis", "multiply", "negative", "not_equal", "one_hot", "ones", "ones_like",
+    "power", "prod", "relu", "reshape", "round", "rsqrt", "shape", "sigmoid", "sign", "silu", "sin", "softmax",
+    "softplus", "sort", "sparse_categorical_crossentropy", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "subtract", "sum", "swapaxes", "take", "take_along_axis", "tanh", "tile", "top_k", "transpose", "tril", "triu",
+    "var", "where", "zeros", "zeros_like",
+]
