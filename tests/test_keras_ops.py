@@ -225,6 +225,8 @@ def test_cast_between_floats_passes_the_gradient_back_in_the_input_dtype():
     assert x.grad.dtype == np.float64
     np.testing.assert_allclose(x.grad, [2.0, 4.0])
     assert not ops.cast(x, "int32").requires_grad
+    _, tangent = keras.jvp(lambda t: ops.cast(t, "float32"), (np.array([1.0]),), (np.array([3.0]),))
+    assert tangent.dtype == np.float32 and tangent.item() == 3.0
 
 
 def test_keras_ops_is_reachable_from_the_package():

@@ -65,10 +65,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
                          f"ragged={ragged}")
     if isinstance(x, Tensor):
         return x if dtype is None else cast(x, dtype)
-    if isinstance(x, xp.ndarray) or hasattr(x, "__array__"):
-        array = xp.asarray(x)
-    else:
-        array = xp.asarray(x)
+    array = xp.asarray(x)
+    if not hasattr(x, "__array__"):  # Python numbers and lists
         if array.dtype.kind in "iu":
             array = array.astype("int32")
         elif array.dtype.kind == "f":

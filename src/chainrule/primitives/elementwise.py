@@ -257,15 +257,18 @@ class Erf(SymmetricJacobian):
         return g * (2 / math.sqrt(math.pi)) * xp.exp(-self.x * self.x)
 
 
-class Cast(SymmetricJacobian):
+class Cast(Function):
     """z = x converted to a float dtype;  dx = g converted back to x's dtype."""
 
     def forward(self, x, dtype):
-        self.dtype = x.dtype
+        self.dtypes = x.dtype, dtype
         return x.astype(dtype)
 
     def backward(self, g):
-        return g.astype(self.dtype)
+        return g.astype(self.dtypes[0])
+
+    def jvp(self, t):
+        return t.astype(self.dtypes[1])
 
 
 sin = unary(Sin)
