@@ -12,8 +12,8 @@ from .tensor import (AnomalyError, Function, Tensor, detect_anomaly, enable_grad
 from .functional import concatenate, maximum, pad, stack, where
 from .gradcheck import GradcheckError, gradcheck
 from .forward_mode import jvp
-from . import (activations, callbacks, constraints, initializers, layers, losses, metrics, models, optimizers,
-               regularizers, saving, utils)
+from . import (activations, callbacks, constraints, initializers, layers, losses, metrics, models, ops, optimizers,
+               random, regularizers, saving, utils)
 from .layers import Input
 from .models import Model, Sequential
 
@@ -23,5 +23,5 @@ __all__ = [
     "AnomalyError", "Function", "GradcheckError", "Tensor", "concatenate", "detect_anomaly", "enable_grad",
     "get_default_dtype", "gradcheck", "is_grad_enabled", "jvp", "maximum", "no_grad", "pad", "set_default_dtype",
     "stack", "where", "Input", "Model", "Sequential", "activations", "callbacks", "constraints", "initializers",
-    "layers", "losses", "metrics", "models", "optimizers", "regularizers", "saving", "utils",
+    "layers", "losses", "metrics", "models", "ops", "optimizers", "random", "regularizers", "saving", "utils",
 ]

@@ -3,6 +3,8 @@ each raising a ValueError that names the argument and says what was expected and
 import math
 import numbers
 
+from .backend import xp
+
 
 def is_int(value):
     """True for Python and NumPy integers (bool excluded, as Keras does)."""
@@ -31,6 +33,26 @@ def normalize_tuple(value, rank, name):
     if any(v <= 0 for v in values):
         raise ValueError(f"{name}: expected positive values, got {value!r}")
     return tuple(int(v) for v in values)
+
+
+def shape_tuple(value, name="shape"):
+    """A full shape: an int or a sequence of non-negative ints, as a tuple."""
+    dims = (value,) if is_int(value) else tuple(value) if isinstance(value, (list, tuple)) else None
+    if dims is None or not all(is_int(n) and n >= 0 for n in dims):
+        raise ValueError(f"{name}: expected a tuple of non-negative ints, got {value!r}")
+    return tuple(int(n) for n in dims)
+
+
+def dtype_argument(dtype, default, kinds=None, name="dtype"):
+    """``dtype`` as a NumPy dtype (``default`` when None), of one of ``kinds`` ('f' floating, 'iu' integer)."""
+    try:
+        resolved = xp.dtype(default if dtype is None else dtype)
+    except TypeError:
+        raise TypeError(f"{name}: expected a dtype name such as 'float32' or 'int32', got {dtype!r}") from None
+    if kinds is not None and resolved.kind not in kinds:
+        expected = {"f": "a floating", "iu": "an integer"}.get(kinds, f"a {kinds!r}")
+        raise TypeError(f"{name}: expected {expected} dtype, got {resolved}")
+    return resolved
 
 
 def sample_shape(value, name, allow_none=True):

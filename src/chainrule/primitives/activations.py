@@ -4,7 +4,8 @@ import math
 
 from ..backend import xp
 from ..tensor import Function
-from .base import SymmetricJacobian, tensor_like
+from .base import SymmetricJacobian, tensor_like, unary
+from .elementwise import erf_values
 
 
 def stable_sigmoid(x):
@@ -112,14 +113,6 @@ class Mish(SymmetricJacobian):
         return g * (t + self.z * (1 - t * t) * stable_sigmoid(self.z))
 
 
-def _erf(x):
-    try:
-        from scipy.special import erf
-    except ImportError:
-        return xp.vectorize(math.erf, otypes=[x.dtype])(x)
-    return erf(x)
-
-
 class GELU(SymmetricJacobian):
     """a = z * Phi(z) (exact, erf) or its tanh approximation;
     dz = g * (Phi(z) + z * phi(z)) for the exact form."""
@@ -131,7 +124,7 @@ class GELU(SymmetricJacobian):
             self.inner = c * (z + 0.044715 * z ** 3)
             self.t = xp.tanh(self.inner)
             return 0.5 * z * (1 + self.t)
-        self.cdf = 0.5 * (1 + _erf(z / math.sqrt(2)))
+        self.cdf = 0.5 * (1 + erf_values(z / math.sqrt(2)))
         return z * self.cdf
 
     def backward(self, g):
@@ -176,21 +169,13 @@ class LogSoftmax(Function):
         return t - (xp.exp(self.out) * t).sum(axis=self.axis, keepdims=True)
 
 
-def _unary(function):
-    def apply(x, **params):
-        return function.apply(tensor_like(x), **params)
-    apply.__name__ = function.__name__.lower()
-    apply.__doc__ = function.__doc__
-    return apply
-
-
-sigmoid = _unary(Sigmoid)
-tanh = _unary(Tanh)
-relu = _unary(ReLU)
-softplus = _unary(Softplus)
-silu = _unary(SiLU)
+sigmoid = unary(Sigmoid)
+tanh = unary(Tanh)
+relu = unary(ReLU)
+softplus = unary(Softplus)
+silu = unary(SiLU)
 swish = silu
-mish = _unary(Mish)
+mish = unary(Mish)
 
 
 def leaky_relu(x, negative_slope=0.01):

@@ -8,6 +8,7 @@ backward sums the gradient back to each input's shape (:func:`unbroadcast`).
 """
 import functools
 import math
+import numbers
 
 from ..backend import xp
 from ..tensor import Function, Tensor, as_array
@@ -26,6 +27,18 @@ def tensor_like(value, like=None):
         if dtype is not None and dtype.kind == "f":
             return Tensor._result(xp.asarray(value, dtype=dtype), None)
     return Tensor._result(as_array(value), None)
+
+
+def normalize_axes(axis, ndim):
+    """``axis`` (None for all, an int or a sequence) as a sorted tuple of axes in [0, ndim),
+    or a ValueError naming the axis out of range."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    for ax in axes:
+        if not -ndim <= ax < max(ndim, 1):
+            raise ValueError(f"axis: expected an axis in [{-ndim}, {ndim}), got {ax}")
+    return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
 
 
 def unbroadcast(grad, shape):
@@ -69,3 +82,13 @@ def tensor_pair(a, b):
     if not isinstance(b, Tensor):
         b = tensor_like(b, a)
     return a, b
+
+
+def unary(function):
+    """The public function of a one-input primitive: wraps its input with :func:`tensor_like`,
+    passes keyword parameters on, and is named and documented as the primitive."""
+    def apply(x, **params):
+        return function.apply(tensor_like(x), **params)
+    apply.__name__ = function.__name__.lower()
+    apply.__doc__ = function.__doc__
+    return apply

@@ -20,6 +20,8 @@ from .base import tensor_like
 
 
 PADDINGS = ("valid", "same")
+LAYOUTS = {1: "(batch, steps, channels)", 2: "(batch, height, width, channels)",
+           3: "(batch, depth, height, width, channels)"}
 
 
 # ----- windows: the strided view and its adjoint ---------------------------
@@ -147,20 +149,28 @@ class Convolution(Function):
         return grad_x, grad_kernel, grad_bias
 
 
-def conv(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
-    """Convolution (cross-correlation, as Keras) of x (batch, *spatial, in) with a kernel
-    (*kernel_size, in, out); the spatial rank (1 or 2) is the kernel's rank minus 2."""
+def _check_conv_operands(x, kernel, name):
+    """x and kernel as Tensors, after checking x is (batch, *spatial, channels) with the kernel's
+    1, 2 or 3 spatial axes and the channels the kernel expects (kernel shape (*kernel_size, in, out))."""
     x, kernel = tensor_like(x), tensor_like(kernel)
     rank = kernel.ndim - 2
-    if rank not in (1, 2):
-        raise ValueError(f"conv: kernel must have shape (*kernel_size, in_channels, out_channels) with 1 or 2 "
+    if rank not in (1, 2, 3):
+        raise ValueError(f"{name}: kernel must have shape (*kernel_size, in_channels, out_channels) with 1, 2 or 3 "
                          f"spatial axes, got shape {kernel.shape}")
-    expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
     if x.ndim != rank + 2:
-        raise ValueError(f"conv{rank}d: expected input of rank {rank + 2} {expected}, got shape {x.shape}")
+        raise ValueError(f"{name}{rank}d: expected input of rank {rank + 2} {LAYOUTS[rank]} for a kernel of shape "
+                         f"{kernel.shape}, got shape {x.shape}")
     if x.shape[-1] != kernel.shape[-2]:
-        raise ValueError(f"conv{rank}d: input has {x.shape[-1]} channels but the kernel expects "
+        raise ValueError(f"{name}{rank}d: input has {x.shape[-1]} channels but the kernel expects "
                          f"{kernel.shape[-2]} (kernel shape {kernel.shape})")
+    return x, kernel
+
+
+def conv(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
+    """Convolution (cross-correlation, as Keras) of x (batch, *spatial, in) with a kernel
+    (*kernel_size, in, out); the spatial rank (1, 2 or 3) is the kernel's rank minus 2."""
+    x, kernel = _check_conv_operands(x, kernel, "conv")
+    rank = kernel.ndim - 2
     params = dict(strides=normalize_tuple(strides, rank, "strides"), padding=check_padding(padding, rank),
                   dilation=normalize_tuple(dilation, rank, "dilation_rate"))
     if bias is None:
@@ -185,6 +195,54 @@ def conv2d(x, kernel, bias=None, strides=1, padding="valid", dilation=1):
     if kernel.ndim != 4:
         raise ValueError(f"conv2d: kernel must have shape (kh, kw, in_channels, out_channels), got {kernel.shape}")
     return conv(x, kernel, bias, strides, padding, dilation)
+
+
+class DepthwiseConvolution(Function):
+    """z[b, o, c * M + m] = sum_k x_pad[b, o * stride + k * dilation, c] * W[k, c, m]: each input
+    channel convolved with its own M filters, kernel (*kernel_size, channels, M).
+    Backward: dW[k, c, m] = sum_{b, o} cols[b, o, k, c] g[b, o, c, m],
+    dx = scatter of the window gradients sum_m g[b, o, c, m] W[k, c, m]."""
+
+    def forward(self, x, kernel, strides=(1,), padding="valid", dilation=(1,)):
+        kernel_size = kernel.shape[:-2]
+        self.pads = spatial_padding(x.shape, kernel_size, strides, padding, dilation, "depthwise_conv")
+        padded = _pad_spatial(x, self.pads)
+        windows = _window_view(padded, kernel_size, strides, dilation)
+        self.cols = windows.reshape(-1, math.prod(kernel_size), x.shape[-1])
+        self.weights = kernel.reshape((-1,) + kernel.shape[-2:])
+        self.x_shape, self.padded_shape, self.windows_shape = x.shape, padded.shape, windows.shape
+        self.kernel_shape, self.strides, self.dilation = kernel.shape, strides, dilation
+        self.out_shape = windows.shape[:-1 - len(kernel_size)] + (-1,)
+        return xp.einsum("nkc,kcm->ncm", self.cols, self.weights).reshape(self.out_shape)
+
+    def backward(self, g):
+        need_x, need_kernel = self.needs_input_grad
+        g3 = g.reshape(-1, *self.weights.shape[-2:])
+        grad_x = grad_kernel = None
+        if need_x:
+            window_grad = xp.einsum("ncm,kcm->nkc", g3, self.weights).reshape(self.windows_shape)
+            padded_grad = _scatter_windows(window_grad, self.padded_shape, self.strides, self.dilation)
+            grad_x = _crop_spatial(padded_grad, self.pads, self.x_shape)
+        if need_kernel:
+            grad_kernel = xp.einsum("nkc,ncm->kcm", self.cols, g3).reshape(self.kernel_shape)
+        return grad_x, grad_kernel
+
+    def jvp(self, tx, tk):
+        """dz = depthwise(tx, W) + depthwise(x, tk): the op is linear in each input."""
+        windows = _window_view(_pad_spatial(tx, self.pads), self.kernel_shape[:-2], self.strides, self.dilation)
+        out = (xp.einsum("nkc,kcm->ncm", windows.reshape(self.cols.shape), self.weights)
+               + xp.einsum("nkc,kcm->ncm", self.cols, tk.reshape(self.weights.shape)))
+        return out.reshape(self.out_shape)
+
+
+def depthwise_conv(x, kernel, strides=1, padding="valid", dilation=1):
+    """Depthwise convolution of x (batch, *spatial, channels) with a kernel (*kernel_size, channels,
+    multiplier): output channel c * multiplier + m is channel c convolved with filter m."""
+    x, kernel = _check_conv_operands(x, kernel, "depthwise_conv")
+    rank = kernel.ndim - 2
+    return DepthwiseConvolution.apply(x, kernel, strides=normalize_tuple(strides, rank, "strides"),
+                                      padding=check_padding(padding, rank),
+                                      dilation=normalize_tuple(dilation, rank, "dilation_rate"))
 
 
 # ----- pooling ---------------------------------------------------------------
@@ -244,9 +302,8 @@ def pool(x, pool_size, strides=None, padding="valid", kind="max", rank=1):
     if kind not in POOLS:
         raise ValueError(f"pool: kind must be one of {', '.join(POOLS)}, got {kind!r}")
     x = tensor_like(x)
-    expected = "(batch, steps, channels)" if rank == 1 else "(batch, height, width, channels)"
     if x.ndim != rank + 2:
-        raise ValueError(f"{kind}_pool{rank}d: expected input of rank {rank + 2} {expected}, got shape {x.shape}")
+        raise ValueError(f"{kind}_pool{rank}d: expected input of rank {rank + 2} {LAYOUTS[rank]}, got shape {x.shape}")
     pool_size = normalize_tuple(pool_size, rank, "pool_size")
     strides = pool_size if strides is None else normalize_tuple(strides, rank, "strides")
     return POOLS[kind].apply(x, pool_size=pool_size, strides=strides, padding=check_padding(padding, rank))

@@ -1,10 +1,11 @@
-"""Elementwise primitives: arithmetic (+, -, *, /, **, negation), exp, log, sqrt,
-abs, clip, where and maximum; binary ops broadcast as NumPy does."""
+"""Elementwise primitives: arithmetic (+, -, *, /, **, negation), exp, log, log1p, sqrt,
+abs, sin, cos, erf, clip, cast, where, maximum and minimum; binary ops broadcast as NumPy does."""
+import math
 import numbers
 
 from ..backend import xp
 from ..tensor import Function, Tensor
-from .base import SymmetricJacobian, tensor_like, tensor_pair, unbroadcast
+from .base import SymmetricJacobian, tensor_like, tensor_pair, unary, unbroadcast
 
 
 # ----- elementwise arithmetic ------------------------------------------------
@@ -203,6 +204,79 @@ class Abs(SymmetricJacobian):
         return g * xp.sign(self.x)
 
 
+class Log1p(SymmetricJacobian):
+    """z = log(1 + x);  dx = g / (1 + x)."""
+
+    def forward(self, x):
+        self.x = x
+        return xp.log1p(x)
+
+    def backward(self, g):
+        return g / (1 + self.x)
+
+
+class Sin(SymmetricJacobian):
+    """z = sin(x);  dx = g * cos(x)."""
+
+    def forward(self, x):
+        self.x = x
+        return xp.sin(x)
+
+    def backward(self, g):
+        return g * xp.cos(self.x)
+
+
+class Cos(SymmetricJacobian):
+    """z = cos(x);  dx = -g * sin(x)."""
+
+    def forward(self, x):
+        self.x = x
+        return xp.cos(x)
+
+    def backward(self, g):
+        return -g * xp.sin(self.x)
+
+
+def erf_values(x):
+    """erf of an array: SciPy's where installed, else math.erf element by element."""
+    try:
+        from scipy.special import erf
+    except ImportError:
+        return xp.vectorize(math.erf, otypes=[x.dtype])(x)
+    return erf(x)
+
+
+class Erf(SymmetricJacobian):
+    """z = erf(x);  dx = g * 2 / sqrt(pi) * exp(-x**2)."""
+
+    def forward(self, x):
+        self.x = x
+        return erf_values(x)
+
+    def backward(self, g):
+        return g * (2 / math.sqrt(math.pi)) * xp.exp(-self.x * self.x)
+
+
+class Cast(Function):
+    """z = x converted to a float dtype;  dx = g converted back to x's dtype."""
+
+    def forward(self, x, dtype):
+        self.dtypes = x.dtype, dtype
+        return x.astype(dtype)
+
+    def backward(self, g):
+        return g.astype(self.dtypes[0])
+
+    def jvp(self, t):
+        return t.astype(self.dtypes[1])
+
+
+sin = unary(Sin)
+cos = unary(Cos)
+erf = unary(Erf)
+log1p = unary(Log1p)
+
+
 class Clip(SymmetricJacobian):
     """z = clip(x, low, high);  dx = g where low <= x <= high, else 0."""
 
@@ -241,10 +315,12 @@ class Where(Function):
 class Maximum(Function):
     """z = maximum(a, b);  g goes to the larger input, split equally on ties."""
 
+    pick = staticmethod(xp.maximum)
+
     def forward(self, a, b):
         self.a, self.b = a, b
-        out = xp.maximum(a, b)
-        self.share_a = ((a > b) + 0.5 * (a == b)).astype(out.dtype)
+        out = self.pick(a, b)
+        self.share_a = ((out == a) * 1.0 - 0.5 * (a == b)).astype(out.dtype)
         return out
 
     def backward(self, g):
@@ -256,6 +332,12 @@ class Maximum(Function):
         return ta * self.share_a + tb * (1 - self.share_a)
 
 
+class Minimum(Maximum):
+    """z = minimum(a, b);  g goes to the smaller input, split equally on ties."""
+
+    pick = staticmethod(xp.minimum)
+
+
 def where(condition, a, b):
     """Elementwise ``a`` where ``condition`` holds, else ``b`` (no gradient to the condition)."""
     condition = xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
@@ -265,3 +347,8 @@ def where(condition, a, b):
 def maximum(a, b):
     """Elementwise maximum of two tensors."""
     return _broadcasting(Maximum, a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum of two tensors."""
+    return _broadcasting(Minimum, a, b)

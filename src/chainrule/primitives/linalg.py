@@ -1,4 +1,7 @@
-"""Matrix products: batched ``matmul`` and the fused dense layer ``linear``."""
+"""Matrix products: batched ``matmul``, the fused dense layer ``linear`` and ``einsum``."""
+import string
+
+from ..backend import xp
 from ..tensor import Function
 from .base import sum_rows, tensor_like, tensor_pair, unbroadcast
 
@@ -90,3 +93,106 @@ def linear(x, W, b=None):
     if b.shape != (W.shape[1],):
         raise ValueError(f"linear: b must have shape ({W.shape[1]},), got {b.shape}")
     return Linear.apply(x, W, b)
+
+
+# ----- einsum -----------------------------------------------------------------
+class Einsum(Function):
+    """z = einsum('s_1,...,s_n->s_out', x_1, ..., x_n) over explicit letters (no ellipsis);
+    dx_i = einsum('s_out,s_j (j != i)->s_i', g, x_j ...): g contracted with the other operands
+    onto x_i's letters, broadcast over the letters only x_i carries, summed over the axes where
+    x_i has size 1 and was broadcast, and placed on the diagonal where x_i repeats a letter."""
+
+    def forward(self, *arrays, terms, output):
+        self.arrays, self.terms, self.output = arrays, terms, output
+        return _einsum(terms, output, arrays)
+
+    def backward(self, g):
+        return tuple(self._operand_grad(i, g) if need else None for i, need in enumerate(self.needs_input_grad))
+
+    def jvp(self, *tangents):
+        """dz = sum_i einsum(x_1, ..., t_i, ..., x_n)."""
+        return sum(_einsum(self.terms, self.output, self.arrays[:i] + (t,) + self.arrays[i + 1:])
+                   for i, t in enumerate(tangents))
+
+    def _operand_grad(self, i, g):
+        letters, shape = self.terms[i], self.arrays[i].shape
+        unique = "".join(dict.fromkeys(letters))
+        others = self.terms[:i] + self.terms[i + 1:]
+        reached = set(self.output).union(*others)
+        kept = "".join(c for c in unique if c in reached)
+        grad = _einsum((self.output,) + others, kept, (g,) + self.arrays[:i] + self.arrays[i + 1:])
+        sizes = dict(zip(letters, shape))
+        grad = grad.reshape([grad.shape[kept.index(c)] if c in kept else 1 for c in unique])
+        broadcast = tuple(axis for axis, c in enumerate(unique) if sizes[c] == 1 and grad.shape[axis] != 1)
+        if broadcast:
+            grad = grad.sum(axis=broadcast, keepdims=True)
+        grad = xp.broadcast_to(grad, [sizes[c] for c in unique])
+        if len(unique) == len(letters):
+            return xp.ascontiguousarray(grad)
+        full = xp.zeros(shape, dtype=g.dtype)
+        xp.einsum(f"{letters}->{unique}", full)[...] = grad  # the diagonal view of full
+        return full
+
+
+def _einsum(terms, output, arrays):
+    return xp.einsum(",".join(terms) + "->" + output, *arrays, optimize=len(arrays) > 2)
+
+
+def einsum(subscripts, *operands):
+    """Einstein summation as ``numpy.einsum``: 'ij,jk->ik' is a matrix product; without '->'
+    the output is the letters used once, in alphabetical order; '...' stands for broadcast axes."""
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum: subscripts must be a string such as 'ij,jk->ik', got {type(subscripts).__name__}")
+    if not operands:
+        raise ValueError("einsum: expected at least one operand, got none")
+    tensors = [tensor_like(x, next((o for o in operands if hasattr(o, "dtype")), None)) for x in operands]
+    terms, output = parse_einsum(subscripts, [t.shape for t in tensors])
+    return Einsum.apply(*tensors, terms=terms, output=output)
+
+
+def parse_einsum(subscripts, shapes):
+    """Check ``subscripts`` against the operands' shapes and write it with explicit letters:
+    returns (one term per operand, the output term), each '...' replaced by letters of its own."""
+    spec = subscripts.replace(" ", "")
+    terms, arrow, output = spec.partition("->")
+    terms = terms.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: subscripts {subscripts!r} name {len(terms)} operand(s), "
+                         f"got {len(shapes)} operand(s)")
+    for term in terms + [output]:
+        bad = set(term.replace("...", "")) - set(string.ascii_letters)
+        if bad or term.count("...") > 1:
+            raise ValueError(f"einsum: subscripts {subscripts!r}: expected letters and at most one '...' per term, "
+                             f"got {term!r}")
+    spare = [c for c in string.ascii_letters if c not in spec]
+    ellipsis_rank = 0
+    for i, (term, shape) in enumerate(zip(terms, shapes)):
+        named = len(term.replace("...", ""))
+        if len(shape) != named and ("..." not in term or len(shape) < named):
+            raise ValueError(f"einsum: subscripts {subscripts!r}: term {term!r} names {named} axes but operand {i} "
+                             f"has shape {tuple(shape)} ({len(shape)} axes)")
+        if "..." in term:
+            ellipsis_rank = max(ellipsis_rank, len(shape) - named)
+    broadcast = "".join(spare[:ellipsis_rank])
+    explicit = [term.replace("...", broadcast[ellipsis_rank - (len(shape) - len(term) + 3):])
+                if "..." in term else term for term, shape in zip(terms, shapes)]
+    sizes = {}
+    for i, (term, shape) in enumerate(zip(explicit, shapes)):
+        for c, n in zip(term, shape):
+            if sizes.setdefault(c, n) != n and not (c in broadcast and 1 in (n, sizes[c])):
+                raise ValueError(f"einsum: subscripts {subscripts!r}: index {c!r} has size {sizes[c]} in one place "
+                                 f"and {n} in operand {i} (shape {tuple(shape)})")
+            if c in broadcast:
+                sizes[c] = max(sizes[c], n)
+    if not arrow:
+        counts = "".join(explicit)
+        output = "..." + "".join(sorted(c for c in set(counts) if counts.count(c) == 1 and c not in broadcast))
+    if arrow and broadcast and "..." not in output:
+        raise ValueError(f"einsum: subscripts {subscripts!r}: the output must keep '...' when the inputs use it")
+    output = output.replace("...", broadcast)
+    used = set("".join(explicit))
+    for c in output:
+        if c not in used or output.count(c) > 1:
+            raise ValueError(f"einsum: subscripts {subscripts!r}: output index {c!r} must appear in the inputs "
+                             "and at most once in the output")
+    return tuple(explicit), output

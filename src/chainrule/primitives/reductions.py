@@ -1,18 +1,8 @@
-"""Reductions: sum, mean, max and min over axes (the Tensor methods)."""
-import numbers
-
+"""Reductions: sum, mean, max and min over axes (the Tensor methods), prod, logsumexp
+and the running sum cumsum."""
 from ..backend import xp
 from ..tensor import Function
-
-
-def _normalize_axes(axis, ndim):
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
-    for ax in axes:
-        if not -ndim <= ax < max(ndim, 1):
-            raise ValueError(f"axis: expected an axis in [{-ndim}, {ndim}), got {ax}")
-    return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
+from .base import normalize_axes, tensor_like
 
 
 def _expand_reduced(g, axes, keepdims):
@@ -27,7 +17,7 @@ class Sum(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape = x.shape
-        self.axes = _normalize_axes(axis, x.ndim)
+        self.axes = normalize_axes(axis, x.ndim)
         self.keepdims = keepdims
         return x.sum(axis=self.axes, keepdims=keepdims)
 
@@ -43,7 +33,7 @@ class Mean(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.shape = x.shape
-        self.axes = _normalize_axes(axis, x.ndim)
+        self.axes = normalize_axes(axis, x.ndim)
         self.keepdims = keepdims
         self.count = 1
         for ax in self.axes:
@@ -64,7 +54,7 @@ class Max(Function):
     reduce = staticmethod(xp.max)
 
     def forward(self, x, axis=None, keepdims=False):
-        self.axes = _normalize_axes(axis, x.ndim)
+        self.axes = normalize_axes(axis, x.ndim)
         if x.size == 0:
             raise ValueError(f"{type(self).__name__.lower()}: cannot reduce an empty tensor of shape {x.shape}")
         out = self.reduce(x, axis=self.axes, keepdims=True)
@@ -85,3 +75,78 @@ class Min(Max):
     """z = min(x, axis);  dx = g at the minima (shared equally among ties), 0 elsewhere."""
 
     reduce = staticmethod(xp.min)
+
+
+class Prod(Function):
+    """z = prod(x, axis);  dx_i = g * (the product of the other elements reduced with x_i),
+    computed from running products on both sides, so a zero in x gives no division by zero."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes = normalize_axes(axis, x.ndim)
+        self.keepdims = keepdims
+        kept = tuple(i for i in range(x.ndim) if i not in self.axes)
+        order = kept + self.axes
+        rows = x.transpose(order).reshape([x.shape[i] for i in kept] + [-1])
+        before = xp.cumprod(xp.concatenate([xp.ones_like(rows[..., :1]), rows[..., :-1]], axis=-1), axis=-1)
+        after = xp.cumprod(xp.concatenate([xp.ones_like(rows[..., :1]), rows[..., :0:-1]], axis=-1), axis=-1)
+        others = before * after[..., ::-1]
+        self.others = others.reshape([x.shape[i] for i in order]).transpose(xp.argsort(order))
+        return x.prod(axis=self.axes, keepdims=keepdims)
+
+    def backward(self, g):
+        return _expand_reduced(g, self.axes, self.keepdims) * self.others
+
+    def jvp(self, t):
+        return (self.others * t).sum(axis=self.axes, keepdims=self.keepdims)
+
+
+class LogSumExp(Function):
+    """z = log(sum(exp(x), axis)), computed as m + log(sum(exp(x - m))) with m the max;
+    dx = g * exp(x - z) (g times the softmax of x over the axes)."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes = normalize_axes(axis, x.ndim)
+        self.keepdims = keepdims
+        peak = x.max(axis=self.axes, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, dtype=x.dtype)
+        peak = xp.where(xp.isfinite(peak), peak, 0)
+        out = peak + xp.log(xp.exp(x - peak).sum(axis=self.axes, keepdims=True))
+        with xp.errstate(invalid="ignore"):
+            self.softmax = xp.exp(x - out)
+        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in self.axes])
+
+    def backward(self, g):
+        return _expand_reduced(g, self.axes, self.keepdims) * self.softmax
+
+    def jvp(self, t):
+        return (self.softmax * t).sum(axis=self.axes, keepdims=self.keepdims)
+
+
+class CumSum(Function):
+    """z_i = sum_{j <= i} x_j along axis;  dx_i = sum_{j >= i} g_j (the running sum of g from the end)."""
+
+    def forward(self, x, axis=0):
+        self.axis = axis
+        return xp.cumsum(x, axis=axis)
+
+    def backward(self, g):
+        return xp.flip(xp.cumsum(xp.flip(g, self.axis), axis=self.axis), self.axis)
+
+    def jvp(self, t):
+        return xp.cumsum(t, axis=self.axis)
+
+
+def prod(x, axis=None, keepdims=False):
+    return Prod.apply(tensor_like(x), axis=axis, keepdims=keepdims)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return LogSumExp.apply(tensor_like(x), axis=axis, keepdims=keepdims)
+
+
+def cumsum(x, axis=None):
+    """Running sum along ``axis``; over the flattened tensor when ``axis`` is None (as NumPy)."""
+    x = tensor_like(x)
+    if axis is None:
+        return CumSum.apply(x.reshape(-1), axis=0)
+    normalize_axes(axis, x.ndim)
+    return CumSum.apply(x, axis=axis)

@@ -1,8 +1,9 @@
 """Primitives that move or select elements without arithmetic: reshape, transpose,
-indexing (getitem), concatenate, stack and constant padding."""
+indexing (getitem, and take / take_along_axis through it), concatenate, stack, constant
+padding, broadcast_to, flip and tile."""
 from ..backend import xp, ndarray
 from ..tensor import Function, Tensor
-from .base import tensor_like
+from .base import normalize_axes, tensor_like, unbroadcast
 
 
 class Reshape(Function):
@@ -71,6 +72,20 @@ def getitem(x, index):
         index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
     elif isinstance(index, Tensor):
         index = index.data
+    return GetItem.apply(x, index=index)
+
+
+def take_along_axis(x, indices, axis):
+    """z = x[..., indices, ...] picked along ``axis`` per position, as ``numpy.take_along_axis``
+    (indices and x broadcast against each other off ``axis``); a GetItem, so its backward
+    scatters g back to the picked positions."""
+    x = tensor_like(x)
+    indices = xp.asarray(indices.data if isinstance(indices, Tensor) else indices)
+    if indices.ndim != x.ndim:
+        raise ValueError(f"take_along_axis: indices must have x's rank {x.ndim}, got shape {indices.shape}")
+    axis %= x.ndim
+    index = tuple(indices if d == axis else xp.arange(n).reshape([-1 if i == d else 1 for i in range(x.ndim)])
+                  for d, n in enumerate(x.shape))
     return GetItem.apply(x, index=index)
 
 
@@ -160,3 +175,74 @@ def pad(x, pad_width, value=0.0):
     if (width < 0).any():
         raise ValueError(f"pad: expected non-negative pad widths, got {xp.asarray(pad_width).tolist()}")
     return Pad.apply(x, pad_width=tuple(map(tuple, width.tolist())), value=value)
+
+
+class BroadcastTo(Function):
+    """z = x broadcast to shape;  dx = g summed over the broadcast axes."""
+
+    def forward(self, x, shape):
+        self.shape, self.new_shape = x.shape, shape
+        return xp.broadcast_to(x, shape)
+
+    def backward(self, g):
+        return unbroadcast(g, self.shape)
+
+    def jvp(self, t):
+        return xp.broadcast_to(t, self.new_shape)
+
+
+class Flip(Function):
+    """z = x reversed along axes;  dx = g reversed along the same axes."""
+
+    def forward(self, x, axis=None):
+        self.axis = axis
+        return xp.flip(x, axis)
+
+    def backward(self, g):
+        return xp.flip(g, self.axis)
+
+    def jvp(self, t):
+        return xp.flip(t, self.axis)
+
+
+class Tile(Function):
+    """z = x repeated reps[i] times along axis i (as numpy.tile);
+    dx = the sum of g over the copies: g reshaped to (r0, n0, r1, n1, ...), summed over the r axes."""
+
+    def forward(self, x, reps):
+        rank = max(x.ndim, len(reps))
+        self.shape = x.shape
+        self.reps = (1,) * (rank - len(reps)) + tuple(reps)
+        self.padded = (1,) * (rank - x.ndim) + x.shape
+        return xp.tile(x, self.reps)
+
+    def backward(self, g):
+        pairs = [n for pair in zip(self.reps, self.padded) for n in pair]
+        return g.reshape(pairs).sum(axis=tuple(range(0, len(pairs), 2))).reshape(self.shape)
+
+    def jvp(self, t):
+        return xp.tile(t.reshape(self.padded), self.reps)
+
+
+def broadcast_to(x, shape):
+    x = tensor_like(x)
+    shape = tuple(shape)
+    try:
+        xp.broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}") from None
+    if len(shape) < x.ndim or xp.broadcast_shapes(x.shape, shape) != shape:
+        raise ValueError(f"broadcast_to: shape {x.shape} cannot be broadcast to {shape}")
+    return BroadcastTo.apply(x, shape=shape)
+
+
+def flip(x, axis=None):
+    x = tensor_like(x)
+    return Flip.apply(x, axis=normalize_axes(axis, x.ndim))
+
+
+def tile(x, repeats):
+    reps = (repeats,) if isinstance(repeats, int) else tuple(repeats)
+    if not all(isinstance(r, int) and r >= 0 for r in reps):
+        raise ValueError(f"tile: repeats must be non-negative ints, got {repeats!r}")
+    return Tile.apply(tensor_like(x), reps=reps)
