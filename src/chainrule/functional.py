@@ -13,6 +13,7 @@ from .primitives.linalg import linear, matmul
 from .primitives.losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy, huber_loss,
                                 l1_loss, mse_loss)
 from .primitives.normalization import batch_norm, batch_statistics, layer_norm
+from .primitives.reductions import squared_norm
 from .primitives.recurrent import GRUStep, LSTMStep, SimpleRNNStep, recurrence
 from .primitives.reshaping import concatenate, getitem, pad, stack
 
@@ -21,5 +22,5 @@ __all__ = [
     "binary_cross_entropy_with_logits", "concatenate", "conv", "conv1d", "conv2d", "cross_entropy", "div", "elu",
     "gelu", "getitem", "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log_softmax", "matmul",
     "maximum", "mish", "mse_loss", "mul", "pad", "pool", "power", "recurrence", "relu", "sigmoid", "silu", "softmax",
-    "softplus", "stack", "sub", "swish", "tanh", "where",
+    "softplus", "squared_norm", "stack", "sub", "swish", "tanh", "where",
 ]

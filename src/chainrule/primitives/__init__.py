@@ -6,7 +6,7 @@ states the forward and the backward in one line.
 
     base           what every primitive builds on: tensor_like, unbroadcast, SymmetricJacobian
     elementwise    arithmetic, exp, log, sqrt, abs, clip, where, maximum
-    reductions     sum, mean, max, min
+    reductions     sum, mean, max, min, squared_norm
     linalg         matmul and the fused dense layer linear
     reshaping      reshape, transpose, getitem, concatenate, stack, pad
     activations    sigmoid, tanh, relu, ..., softmax (and the stable sigmoid every cell shares)
