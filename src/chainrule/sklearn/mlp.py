@@ -220,8 +220,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
                     epsilon=self.epsilon)
 
     def _fit_stochastic(self, X, y, target, sample_weight, incremental):
-        """Mini-batch sgd or adam: per batch, L and its gradient by the graph, then the optimizer's step
-        on the arrays of ``coefs_`` and ``intercepts_`` themselves (Tensors sharing their memory)."""
+        """Mini-batch sgd or adam: per batch, L and its gradient by the graph, then one optimizer step on
+        the packed vector that ``coefs_`` and ``intercepts_`` are views of."""
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._new_optimizer()
         if self.early_stopping and incremental:
@@ -251,9 +251,12 @@ class BaseMultilayerPerceptron(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        coefs = [Tensor(c, requires_grad=True) for c in self.coefs_]
-        intercepts = [Tensor(b, requires_grad=True) for b in self.intercepts_]
-        params = coefs + intercepts
+        packed = self._pack()
+        params = [Tensor(w, requires_grad=True) for w in self.coefs_ + self.intercepts_]
+        coefs, intercepts = params[:len(self.coefs_)], params[len(self.coefs_):]
+        flat = Tensor(packed)   # the optimizer updates all the weights at once, in one vector
+        flat.grad = np.empty_like(packed)
+        grads = self._split(flat.grad)
         optimizer = self._optimizer
         sample_idx = np.arange(n_samples)
         try:
@@ -271,7 +274,9 @@ class BaseMultilayerPerceptron(BaseEstimator):
                     for param in params:
                         param.grad = None
                     loss.backward()
-                    optimizer.step(params)
+                    for grad, param in zip(grads, params):
+                        grad[...] = param.grad
+                    optimizer.step([flat])
                     accumulated_loss += reported * (batch.stop - batch.start)
 
                 self.n_iter_ += 1
@@ -344,14 +349,27 @@ class BaseMultilayerPerceptron(BaseEstimator):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
+    def _pack(self):
+        """One vector holding ``coefs_`` then ``intercepts_`` (scikit-learn's packing order), which become
+        views of it; whatever arrays they held (set by hand, say) are where training continues from."""
+        packed = np.concatenate([w.ravel() for w in self.coefs_ + self.intercepts_])
+        views = self._split(packed)
+        self.coefs_, self.intercepts_ = views[:len(self.coefs_)], views[len(self.coefs_):]
+        return packed
+
+    def _split(self, packed):
+        """Views of ``packed`` shaped as ``coefs_`` then ``intercepts_``."""
+        views, start = [], 0
+        for w in self.coefs_ + self.intercepts_:
+            views.append(packed[start:start + w.size].reshape(w.shape))
+            start += w.size
+        return views
+
     def _fit_lbfgs(self, X, target, sample_weight):
         """SciPy's L-BFGS-B on the packed weights; L and dL/dw come from the graph, the weights being views
         of the one vector SciPy moves."""
-        arrays = self.coefs_ + self.intercepts_
-        packed = np.concatenate([a.ravel() for a in arrays])
-        bounds = np.cumsum([0] + [a.size for a in arrays])
-        views = [packed[start:end].reshape(a.shape) for start, end, a in zip(bounds[:-1], bounds[1:], arrays)]
-        params = [Tensor(v, requires_grad=True) for v in views]
+        packed = self._pack()
+        params = [Tensor(w, requires_grad=True) for w in self.coefs_ + self.intercepts_]
         coefs, intercepts = params[:len(self.coefs_)], params[len(self.coefs_):]
         reported = {}
 
@@ -377,10 +395,8 @@ class BaseMultilayerPerceptron(BaseEstimator):
             message += ("\nYou might also want to scale the data as shown in:\n"
                         "    https://scikit-learn.org/stable/modules/preprocessing.html")
             warnings.warn(message, ConvergenceWarning, stacklevel=3)
-        loss_and_gradient(result.x)
+        loss_and_gradient(result.x)   # leaves the weights at the solution
         self.loss_ = reported["loss"]
-        self.coefs_ = [v.copy() for v in views[:len(self.coefs_)]]
-        self.intercepts_ = [v.copy() for v in views[len(self.coefs_):]]
 
     # ----- the estimator API -------------------------------------------------
     def fit(self, X, y, sample_weight=None):
