@@ -18,6 +18,11 @@ FORMAT_VERSION = "1"
 def save_model(model, filepath):
     """Write ``model`` to ``filepath`` atomically: a temporary file in the same
     folder, flushed to disk, then renamed over the target."""
+    _write_atomically(os.fspath(filepath), model_to_bytes(model))
+
+
+def model_to_bytes(model):
+    """The bytes of the ``.safetensors`` file ``save_model`` writes (weights, optimizer state, config)."""
     from safetensors.numpy import save
     from . import losses, metrics, optimizers
     from .version import __version__
@@ -36,7 +41,7 @@ def save_model(model, filepath):
             "metrics": [m if isinstance(m, str) else metrics.serialize(m) for m in model.metric_identifiers]})
         for key, value in model.optimizer.variables().items():
             tensors[f"optimizer/{key}"] = xp.asarray(value, order="C")
-    _write_atomically(os.fspath(filepath), save(tensors, metadata=metadata))
+    return save(tensors, metadata=metadata)
 
 
 def _write_atomically(path, data):
@@ -54,16 +59,12 @@ def _write_atomically(path, data):
         raise
 
 
-def _read(path):
-    """(metadata, tensors) of a safetensors file; ValueError when it is not one or is cut short.
+def _read(data, path):
+    """(metadata, tensors) of a safetensors file's bytes; ValueError when it is not one or is cut short.
 
     The layout is an 8-byte little-endian header length, a JSON header (with the
     metadata under "__metadata__"), then the tensors' bytes."""
     from safetensors.numpy import load
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"filepath: no such file {path!r}")
-    with open(path, "rb") as file:
-        data = file.read()
     try:
         header_size = int.from_bytes(data[:8], "little")
         metadata = json.loads(data[8:8 + header_size]).get("__metadata__") or {}
@@ -80,10 +81,18 @@ def _read(path):
 def load_model(filepath, compile=True):
     """Rebuild the model saved at ``filepath``: same layers, weights and (when it was
     compiled) optimizer with its state, so predictions match and training resumes identically."""
+    path = os.fspath(filepath)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"filepath: no such file {path!r}")
+    with open(path, "rb") as file:
+        return model_from_bytes(file.read(), compile, path)
+
+
+def model_from_bytes(data, compile=True, path="<bytes>"):
+    """The model ``model_to_bytes`` (or a file ``save_model`` wrote) holds; ``path`` names it in errors."""
     from . import losses, optimizers
     from .layers.base import get_layer_class
-    path = os.fspath(filepath)
-    metadata, tensors = _read(path)
+    metadata, tensors = _read(data, path)
     try:
         record = json.loads(metadata["model"])
         model = get_layer_class(record["class_name"]).from_config(record["config"])

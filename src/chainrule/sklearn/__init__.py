@@ -4,6 +4,7 @@
 attributes; ``KerasClassifier`` and ``KerasRegressor`` (the names scikeras made familiar) make any
 chainrule model an estimator. Needs scikit-learn and SciPy (``pip install chainrule[all]``).
 """
+from .keras import KerasClassifier, KerasRegressor
 from .mlp import MLPClassifier, MLPRegressor
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
+__all__ = ["KerasClassifier", "KerasRegressor", "MLPClassifier", "MLPRegressor"]
