@@ -193,3 +193,12 @@ def test_a_sequential_nested_in_a_sequential_round_trips(tmp_path):
     loaded = load_model(tmp_path / "m.safetensors")
     assert type(loaded.layers[0]) is Sequential and loaded.count_params() == model.count_params()
     np.testing.assert_array_equal(loaded.predict(data()[0]), model.predict(data()[0]))
+
+
+def test_a_float64_model_loads_as_float64_from_file_or_bytes(tmp_path):
+    from chainrule.saving import model_from_bytes, model_to_bytes
+    model = Sequential([Dense(3, input_dim=2, dtype="float64"), Dense(1, dtype="float64")])
+    model.save(tmp_path / "m.safetensors")
+    for loaded in (load_model(tmp_path / "m.safetensors"), model_from_bytes(model_to_bytes(model))):
+        assert [w.dtype for w in loaded.weights] == [np.dtype("float64")] * 4
+        np.testing.assert_array_equal(loaded.predict(np.ones((2, 2))), model.predict(np.ones((2, 2))))

@@ -48,6 +48,11 @@ _BY_NAME = {
 }
 
 
+def names():
+    """The names ``get`` accepts."""
+    return sorted(_BY_NAME)
+
+
 def get(identifier):
     """The activation function for a name (None means linear) or a callable."""
     if identifier is None:

@@ -14,7 +14,7 @@ from .primitives.losses import (binary_cross_entropy, binary_cross_entropy_with_
                                 l1_loss, mse_loss)
 from .primitives.normalization import batch_norm, batch_statistics, layer_norm
 from .primitives.recurrent import GRUStep, LSTMStep, SimpleRNNStep, recurrence
-from .primitives.reductions import cumsum, logsumexp, prod
+from .primitives.reductions import cumsum, logsumexp, prod, squared_norm
 from .primitives.reshaping import (broadcast_to, concatenate, flip, getitem, pad, stack, take_along_axis,
                                    tile)
 
@@ -24,6 +24,6 @@ __all__ = [
     "cross_entropy", "cumsum", "depthwise_conv", "div", "einsum", "elu", "erf", "flip", "gelu", "getitem",
     "huber_loss", "l1_loss", "layer_norm", "leaky_relu", "linear", "log1p", "log_softmax", "logsumexp", "matmul",
     "maximum", "minimum", "mish", "mse_loss", "mul", "pad", "pool", "power", "prod", "recurrence", "relu",
-    "sigmoid", "silu", "sin", "softmax", "softplus", "stack", "sub", "swish", "take_along_axis", "tanh", "tile",
-    "where",
+    "sigmoid", "silu", "sin", "softmax", "softplus", "squared_norm", "stack", "sub", "swish", "take_along_axis",
+    "tanh", "tile", "where",
 ]

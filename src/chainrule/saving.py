@@ -59,6 +59,11 @@ CustomObjectScope = custom_object_scope
 def save_model(model, filepath):
     """Write ``model`` to ``filepath`` atomically: a temporary file in the same
     folder, flushed to disk, then renamed over the target."""
+    _write_atomically(os.fspath(filepath), model_to_bytes(model))
+
+
+def model_to_bytes(model):
+    """The bytes of the ``.safetensors`` file ``save_model`` writes (weights, optimizer state, config)."""
     from safetensors.numpy import save
     from . import metrics, optimizers
     from .version import __version__
@@ -79,7 +84,7 @@ def save_model(model, filepath):
             "metrics": [m if isinstance(m, str) else metrics.serialize(m) for m in model.metric_identifiers]})
         for key, value in model.optimizer.variables().items():
             tensors[f"optimizer/{key}"] = xp.asarray(value, order="C")
-    _write_atomically(os.fspath(filepath), save(tensors, metadata=metadata))
+    return save(tensors, metadata=metadata)
 
 
 def save_weights(model, filepath):
@@ -94,7 +99,7 @@ def load_weights(model, filepath):
     """Give ``model`` the weights ``save_weights`` (or ``save``) wrote: counts and shapes are checked
     before any weight changes."""
     path = os.fspath(filepath)
-    metadata, tensors = _read(path, (WEIGHTS_FORMAT, FORMAT))
+    metadata, tensors = _read_file(path, (WEIGHTS_FORMAT, FORMAT))
     count = len([key for key in tensors if key.startswith("weights/")])
     if count != len(model.weights):
         raise ValueError(f"filepath: {path!r} holds {count} weights for a model with {len(model.weights)}")
@@ -163,16 +168,20 @@ def _write_atomically(path, data):
         raise
 
 
-def _read(path, formats):
-    """(metadata, tensors) of a safetensors file; ValueError when it is not one or is cut short.
+def _read_file(path, formats):
+    """(metadata, tensors) of the safetensors file at ``path``."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"filepath: no such file {path!r}")
+    with open(path, "rb") as file:
+        return _read(file.read(), path, formats)
+
+
+def _read(data, path, formats):
+    """(metadata, tensors) of a safetensors file's bytes; ValueError when it is not one or is cut short.
 
     The layout is an 8-byte little-endian header length, a JSON header (with the
     metadata under "__metadata__"), then the tensors' bytes."""
     from safetensors.numpy import load
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"filepath: no such file {path!r}")
-    with open(path, "rb") as file:
-        data = file.read()
     try:
         header_size = int.from_bytes(data[:8], "little")
         metadata = json.loads(data[8:8 + header_size]).get("__metadata__") or {}
@@ -192,13 +201,17 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     compiled) optimizer with its state, so predictions match and training resumes identically.
     ``custom_objects`` ({name: class or function}) names one's own layers, losses and metrics;
     ``safe_mode`` is accepted for Keras code (loading never runs code from the file)."""
-    with custom_object_scope(custom_objects or {}):
-        return _load_model(os.fspath(filepath), compile)
+    path = os.fspath(filepath)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"filepath: no such file {path!r}")
+    with open(path, "rb") as file, custom_object_scope(custom_objects or {}):
+        return model_from_bytes(file.read(), compile, path)
 
 
-def _load_model(path, compile):
+def model_from_bytes(data, compile=True, path="<bytes>"):
+    """The model ``model_to_bytes`` (or a file ``save_model`` wrote) holds; ``path`` names it in errors."""
     from . import optimizers
-    metadata, tensors = _read(path, (FORMAT,))
+    metadata, tensors = _read(data, path, (FORMAT,))
     try:
         record = json.loads(metadata["model"])
         model = layer_base.get_layer_class(record["class_name"]).from_config(record["config"])

@@ -280,7 +280,7 @@ class Layer:
 
     # ----- config -----------------------------------------------------------
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
         if self.input_shape_hint is not None:
             config["input_shape"] = list(self.input_shape_hint)
         return config

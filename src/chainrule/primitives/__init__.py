@@ -6,7 +6,7 @@ states the forward and the backward in one line.
 
     base           what every primitive builds on: tensor_like, unbroadcast, normalize_axes, unary, SymmetricJacobian
     elementwise    arithmetic, exp, log, log1p, sqrt, abs, sin, cos, erf, clip, cast, where, maximum, minimum
-    reductions     sum, mean, max, min, prod, logsumexp, cumsum
+    reductions     sum, mean, max, min, prod, logsumexp, cumsum, squared_norm
     linalg         matmul, the fused dense layer linear, einsum
     reshaping      reshape, transpose, getitem, take_along_axis, concatenate, stack, pad, broadcast_to, flip, tile
     activations    sigmoid, tanh, relu, ..., softmax (and the stable sigmoid every cell shares)

@@ -2,7 +2,7 @@
 import string
 
 from ..backend import xp
-from ..tensor import Function
+from ..tensor import Function, Tensor
 from .base import sum_rows, tensor_like, tensor_pair, unbroadcast
 
 
@@ -80,9 +80,16 @@ class Linear(Function):
         return tz if tb is None else tz + tb
 
 
+def _is_sparse(x):
+    """A SciPy sparse matrix or array (told by its module, so SciPy need not be installed)."""
+    return type(x).__module__.startswith("scipy.sparse")
+
+
 def linear(x, W, b=None):
-    """z = x @ W + b, W of shape (in_features, out_features) (Keras' kernel layout)."""
-    x, W = tensor_like(x), tensor_like(W)
+    """z = x @ W + b, W of shape (in_features, out_features) (Keras' kernel layout).
+    ``x`` may be a 2-D SciPy sparse matrix, a constant: then z = x.dot(W) and dW = x^T.dot(g) stay sparse products."""
+    x = Tensor._result(x, None) if _is_sparse(x) else tensor_like(x)
+    W = tensor_like(W)
     if W.ndim != 2:
         raise ValueError(f"linear: W must be 2-D (in_features, out_features), got shape {W.shape}")
     if x.ndim < 1 or x.shape[-1] != W.shape[0]:

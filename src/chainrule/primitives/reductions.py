@@ -1,5 +1,5 @@
-"""Reductions: sum, mean, max and min over axes (the Tensor methods), prod, logsumexp
-and the running sum cumsum."""
+"""Reductions: sum, mean, max and min over axes (the Tensor methods), prod, logsumexp,
+the running sum cumsum, and the squared norm of a list of tensors."""
 from ..backend import xp
 from ..tensor import Function
 from .base import normalize_axes, tensor_like
@@ -150,3 +150,32 @@ def cumsum(x, axis=None):
         return CumSum.apply(x.reshape(-1), axis=0)
     normalize_axes(axis, x.ndim)
     return CumSum.apply(x, axis=axis)
+
+
+class SquaredNorm(Function):
+    """z = sum_i sum(x_i**2) over every input (the L2 penalty of a list of weights, one node);
+    dx_i = 2 g x_i."""
+
+    def forward(self, *xs):
+        self.xs = xs
+        total = 0.0
+        for x in xs:
+            flat = x.reshape(-1)
+            total += flat.dot(flat)
+        return xp.asarray(total, dtype=xs[0].dtype)
+
+    def backward(self, g):
+        scale = 2 * g
+        return tuple(scale * x if need else None for x, need in zip(self.xs, self.needs_input_grad))
+
+    def jvp(self, *ts):
+        """dz = sum_i 2 sum(x_i * t_i)."""
+        return xp.asarray(sum(2 * x.reshape(-1).dot(t.reshape(-1)) for x, t in zip(self.xs, ts)),
+                          dtype=self.xs[0].dtype)
+
+
+def squared_norm(*tensors):
+    """sum of the squares of every entry of every tensor: ||x_1||^2 + ... + ||x_k||^2."""
+    if not tensors:
+        raise ValueError("squared_norm: expected at least one tensor, got none")
+    return SquaredNorm.apply(*[tensor_like(t) for t in tensors])
