@@ -246,15 +246,20 @@ class Mean(Metric):
         self.count = self.add_variable((), "zeros", name="count")
 
     def update_state(self, values, sample_weight=None):
-        values, sample_weight = reduce_per_sample(as_array(values), sample_weight, xp.mean)
+        values = as_array(values)
+        if sample_weight is None:   # the common case, once per training step: no broadcasting to do
+            if values.ndim > 1:
+                values = values.reshape(len(values), -1).mean(axis=1)
+            self.total.value[()] += values.sum()
+            self.count.value[()] += values.size if values.ndim else 1
+            return
+        values, sample_weight = reduce_per_sample(values, sample_weight, xp.mean)
         self.total.assign_add(values.sum())
-        if sample_weight is not None:
-            self.count.assign_add(sample_weight.sum())
-        else:
-            self.count.assign_add(len(values) if values.ndim else 1)
+        self.count.assign_add(sample_weight.sum())
 
     def result(self):
-        return divide_no_nan(self.total, self.count)[()]
+        count = float(self.count.value)
+        return xp.float64(float(self.total.value) / count if count else 0.0)
 
 
 class MeanMetricWrapper(Mean):

@@ -16,7 +16,9 @@ from . import structure
 
 
 class RunningMean:
-    """The mean of the values given so far, each weighted (a batch's loss by its sample count)."""
+    """The mean of the values given so far, each weighted (a batch's loss by its sample count): the
+    running loss in the logs. It answers as ``metrics.Mean`` does (``update_state``, ``result``,
+    ``reset_state``, ``name``) at a fraction of its cost per step."""
 
     def __init__(self, name):
         self.name = name
@@ -156,7 +158,7 @@ class CompiledMetrics:
                 metric.update_state(targets[index], output)
 
     def results(self):
-        return {name: as_float(metric.result()) for name, _, metric, _ in self.entries}
+        return {name: metrics_module.result_value(metric) for name, _, metric, _ in self.entries}
 
 
 def _is_per_output(given, output_names):
