@@ -81,6 +81,7 @@ def model_to_bytes(model):
         metadata["compile"] = json.dumps({
             "optimizer": optimizers.serialize(model.optimizer),
             "loss": _serialize_losses(model.loss),
+            "loss_weights": model.compile_setting("loss_weights"),
             "metrics": [m if isinstance(m, str) else metrics.serialize(m) for m in model.metric_identifiers]})
         for key, value in model.optimizer.variables().items():
             tensors[f"optimizer/{key}"] = xp.asarray(value, order="C")
@@ -231,7 +232,8 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
         settings = json.loads(metadata["compile"])
         try:
             model.compile(optimizer=optimizers.deserialize(settings["optimizer"]),
-                          loss=_deserialize_losses(settings["loss"]), metrics=settings["metrics"])
+                          loss=_deserialize_losses(settings["loss"]), loss_weights=settings.get("loss_weights"),
+                          metrics=settings["metrics"])
         except ValueError as error:
             raise ValueError(f"filepath: {path!r}: the saved compile settings cannot be restored ({error}); "
                              "load with load_model(path, compile=False) and compile again") from None

@@ -267,6 +267,27 @@ class Layer:
             self.output_shape = (None, *outputs.shape[1:])
         return outputs
 
+    def set_symbolic_call(self, inputs, outputs):
+        """Remember the placeholders of the layer's latest call in a functional model (``input``, ``output``)."""
+        self._symbolic_call = (inputs, outputs)
+
+    @property
+    def input(self):
+        """The placeholder(s) the layer was last called on in a functional model."""
+        return self._symbolic("input", 0)
+
+    @property
+    def output(self):
+        """The placeholder(s) the layer's latest call in a functional model gave."""
+        return self._symbolic("output", 1)
+
+    def _symbolic(self, what, index):
+        call = getattr(self, "_symbolic_call", None)
+        if call is None:
+            raise AttributeError(f"{self.name}: the layer has never been called on Input placeholders, so it has "
+                                 f"no {what}")
+        return call[index]
+
     def register_forward_hook(self, hook):
         """Run ``hook(layer, inputs, output)`` after every ``call``; a hook that returns a value
         replaces the output with it (PyTorch's contract). Returns a handle whose ``remove()``
@@ -413,7 +434,7 @@ class SymbolicTensor:
             call = object()
             result = [cls(shape, layer, parents, list_call=list_call, call=call, output_index=index, dtype=dtype)
                       for index, (shape, dtype) in enumerate(zip(shapes, dtypes))]
-        layer.input, layer.output = inputs, result
+        layer.set_symbolic_call(inputs, result)
         return result
 
     def __repr__(self):

@@ -23,7 +23,8 @@ def as_samples(x, name="x"):
 
 
 def check_sample_shape(x, input_shape, name="x"):
-    if x.shape[1:] != tuple(input_shape):
+    """Samples of ``input_shape`` (``None``: any length on that axis)."""
+    if len(x.shape) != len(input_shape) + 1 or any(e is not None and e != a for e, a in zip(input_shape, x.shape[1:])):
         raise ValueError(f"{name}: expected samples of shape {tuple(input_shape)} (the model's input), "
                          f"got samples of shape {x.shape[1:]} ({name} has shape {x.shape})")
 
@@ -59,6 +60,13 @@ def unpack(batch):
     return (*batch, *(None,) * (3 - len(batch)))
 
 
+def packed(x, y, sample_weight):
+    """A batch as Keras hands it to ``train_step``: (x,), (x, y) or (x, y, sample_weight)."""
+    if sample_weight is None or (isinstance(sample_weight, list) and all(w is None for w in sample_weight)):
+        return (x,) if y is None else (x, y)
+    return x, y, sample_weight
+
+
 def is_stream(x):
     """Whether ``x`` is a source of batches (a generator, an iterator or a PyDataset) rather than arrays."""
     return hasattr(x, "__next__") or (hasattr(x, "__getitem__") and hasattr(x, "__len__")
@@ -88,7 +96,7 @@ class ArrayBatches:
         for step in range(self.steps):
             window = slice(step * self.batch_size, (step + 1) * self.batch_size)
             index = window if order is None else order[window]
-            yield take(self.x, index), take(self.y, index), take(self.sample_weight, index)
+            yield packed(take(self.x, index), take(self.y, index), take(self.sample_weight, index))
 
 
 class StreamBatches:

@@ -16,7 +16,7 @@ import os
 
 from .. import arguments
 from .. import callbacks as callbacks_module
-from .. import losses, optimizers, saving
+from .. import losses, metrics as metrics_module, optimizers, saving
 from ..backend import xp
 from ..layers.base import Layer, added_losses_in_use
 from ..tensor import Tensor, get_default_dtype, no_grad
@@ -191,6 +191,10 @@ class Model(Layer):
     def compiled_loss(self):
         return None if self._compiled is None else self._compiled[0]
 
+    def compile_setting(self, name):
+        """One of the arguments ``compile`` was given ('loss_weights', 'metrics', ...), for saving."""
+        return (self._compile_settings or {}).get(name)
+
     @property
     def metric_identifiers(self):
         """The metrics as given to ``compile`` (names, functions or Metrics), for saving."""
@@ -199,12 +203,14 @@ class Model(Layer):
 
     @property
     def metrics(self):
-        """The loss's running mean (named 'loss'), each output's loss with several outputs, then the
-        compiled metrics, as Keras lists them (empty before the model has seen data)."""
+        """The loss's running mean (named 'loss'), each output's loss with several outputs, the compiled
+        metrics, then the Metrics assigned as the model's attributes (a custom ``train_step``'s trackers),
+        as Keras lists them; fit resets them all at each epoch."""
+        tracked = [value for value in vars(self).values() if isinstance(value, metrics_module.Metric)]
         if self._compiled is None:
-            return []
+            return tracked
         loss, metrics, tracker = self._compiled
-        return [tracker, *loss.trackers, *metrics.metrics]
+        return [tracker, *loss.trackers, *metrics.metrics, *tracked]
 
     @property
     def metrics_names(self):
@@ -246,7 +252,7 @@ class Model(Layer):
         x = batching.as_samples(x, name)
         if self._input_shape is None:
             self.build((None, *x.shape[1:]))
-        batching.check_sample_shape(x, _known(self._input_shape, x.shape[1:]), name)
+        batching.check_sample_shape(x, self._input_shape, name)
         return x
 
     def _prepare(self, x, y, sample_weight=None, name="x", class_weight=None):
@@ -271,6 +277,8 @@ class Model(Layer):
     def _per_output(self, value, name):
         """``value`` (one entry for a one-output model; a list or dict by output name otherwise) as a list."""
         names = self.output_names
+        if value is None:
+            return [None] * len(names)
         if len(names) == 1:
             return [value[0] if isinstance(value, (list, tuple)) and len(value) == 1 and hasattr(value[0], "shape")
                     else value]
@@ -437,9 +445,9 @@ class Model(Layer):
 
     def _batch_preparer(self, class_weight=None):
         def prepare(batch, step):
-            x, y, sample_weight = batching.unpack(batch)
             try:
-                return self._prepare(x, y, sample_weight, class_weight=class_weight)
+                x, y, sample_weight = batching.unpack(batch)
+                return batching.packed(*self._prepare(x, y, sample_weight, class_weight=class_weight))
             except ValueError as error:
                 raise ValueError(f"batch {step} from the data source: {error}") from None
         return prepare
@@ -540,7 +548,7 @@ class Model(Layer):
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on (x, y) as a single batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        batch = self._prepare(x, y, sample_weight, class_weight=class_weight)
+        batch = batching.packed(*self._prepare(x, y, sample_weight, class_weight=class_weight))
         self._start()
         self.reset_metrics()
         logs = {key: as_float(value) for key, value in self.train_step(batch).items()}
@@ -620,11 +628,6 @@ def _shapes_of(output):
     if isinstance(output, (list, tuple)):
         return [(None, *value.shape[1:]) for value in output]
     return (None, *output.shape[1:])
-
-
-def _known(expected, actual):
-    """The expected sample shape with ``None`` axes taken from the data."""
-    return tuple(a if e is None else e for e, a in zip(expected, actual)) if len(expected) == len(actual) else expected
 
 
 def _is_array_like(value):
