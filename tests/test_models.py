@@ -113,7 +113,7 @@ def test_xor_is_solved_by_a_2_2_1_sigmoid_network_with_sgd():
     y = np.array([0, 1, 1, 0])
     model = Sequential([Dense(2, activation="sigmoid", input_dim=2), Dense(1, activation="sigmoid")])
     model.compile(optimizer=optimizers.SGD(learning_rate=2.0, momentum=0.9), loss="binary_crossentropy")
-    model.fit(x, y, epochs=1500, batch_size=None, verbose=0)
+    model.fit(x, y, epochs=1500, batch_size=len(x), verbose=0)
     np.testing.assert_array_equal((model.predict(x)[:, 0] > 0.5).astype(int), y)
 
 
@@ -150,7 +150,7 @@ def test_batch_gradient_descent_step_uses_the_gradient_of_the_whole_set():
     x, y = blobs(10)
     full, by_fit = twin_sgd_models()
     full.train_on_batch(x, y)
-    by_fit.fit(x, y, batch_size=None, epochs=1, verbose=0)
+    by_fit.fit(x, y, batch_size=len(x), epochs=1, verbose=0)
     for a, b in zip(full.get_weights(), by_fit.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-6)
 

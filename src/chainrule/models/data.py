@@ -41,9 +41,10 @@ def as_targets(y, count, name="y"):
 
 
 def batch_size(value, n):
-    """None means the whole set (batch gradient descent); larger than the set is the whole set."""
+    """The batch size for ``n`` samples: None means 32 (Keras' default); a size larger than the set is
+    the whole set (batch gradient descent is ``batch_size=len(x)``)."""
     if value is None:
-        return n
+        return min(32, n)
     if not arguments.is_int(value) or value < 1:
         raise ValueError(f"batch_size: expected a positive int or None, got {value!r}")
     return min(int(value), n)

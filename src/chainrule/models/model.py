@@ -395,7 +395,7 @@ class Model(Layer):
         else:
             x, y, sample_weight = self._prepare(x, y, sample_weight, class_weight=class_weight)
             count = len(structure.flatten(x)[0])
-            size = batching.batch_size(32 if batch_size is None else batch_size, count)
+            size = batching.batch_size(batch_size, count)
             if validation_data is None and validation_split:
                 cut = count - int(count * validation_split)
                 if cut in (0, count):
@@ -506,7 +506,7 @@ class Model(Layer):
         else:
             x, y, sample_weight = self._prepare(x, y, sample_weight)
             count = len(structure.flatten(x)[0])
-            size = batching.batch_size(32 if batch_size is None else batch_size, count)
+            size = batching.batch_size(batch_size, count)
             batches = batching.ArrayBatches(x, y, sample_weight, count, size, False, steps)
         logs = self._evaluate_batches(batches, hooks)
         if verbose:
@@ -526,7 +526,7 @@ class Model(Layer):
         else:
             x = self._prepare_x(x)
             count = len(structure.flatten(x)[0])
-            size = batching.batch_size(32 if batch_size is None else batch_size, count)
+            size = batching.batch_size(batch_size, count)
             batches = batching.StreamBatches(iter((batching.take(x, slice(start, start + size)),)
                                                   for start in range(0, count, size)), steps, lambda batch, step: batch)
         per_batch = hooks.uses_batch_hooks("predict")
