@@ -410,3 +410,48 @@ def test_freezing_a_model_freezes_its_layers():
     model = small_classifier()
     model.trainable = False
     assert model.trainable_weights == [] and all(not layer.trainable for layer in model.layers)
+
+
+# ----- explain on these models --------------------------------------------------------------------
+def test_trace_explains_a_model_with_two_inputs_and_two_outputs():
+    from chainrule.explain import trace
+    model = two_input_two_output_model()
+    model.compile("sgd", loss=["mse", "sparse_categorical_crossentropy"], loss_weights=[1.0, 0.5])
+    x, y = two_output_data(6)
+    with keras.tensor.default_dtype("float64"):
+        run = trace(model, x, y)
+    assert [record.name for record in run.layers] == [layer.name for layer in model.layers]
+    assert not run.fused_output and not run.unit_by_unit
+    assert run.loss == pytest.approx(model.evaluate(x, y, verbose=0)[0], rel=1e-5)
+    assert run.check().ok
+    assert "mse, sparse_categorical_crossentropy" in run.to_markdown()
+
+
+def test_trace_explains_a_subclassed_model_with_tracked_sublayers():
+    from chainrule.explain import trace
+
+    class Block(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = [layers.Dense(4, activation="tanh"), layers.Dense(3)]
+
+        def call(self, inputs):
+            return self.inner[1](self.inner[0](inputs))
+
+    class Net(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.head = layers.Dense(2, activation="softmax")
+
+        def call(self, inputs):
+            return self.head(self.block(inputs))
+
+    keras.utils.set_random_seed(21)
+    model = Net()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    run = trace(model, rng(22).normal(size=(5, 3)), np.array([0, 1, 1, 0, 1]))
+    block, head = run.layers
+    assert sorted(block.grads) == sorted(name for name in model.layers[0].named_weights())
+    assert len(block.grads) == 4 and run.fused_output
+    assert run.check().ok

@@ -79,7 +79,7 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
                     compare(record, name, index, gradient, central_difference(loss, values, index, eps))
             listed = isinstance(record.delta, list)
             for entry, delta in enumerate(parts(record.delta)):
-                with _z_offset(layer, delta.shape, entry if listed else None) as offsets:
+                with _z_offset(layer, delta.shape, entry if listed else None, record.calls) as offsets:
                     for index in np.ndindex(*delta.shape):
                         compare(record, f"delta[{entry}]" if listed else "delta", index, delta,
                                 central_difference(loss, offsets, index, eps))
@@ -87,22 +87,30 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
 
 
 def _float64(values):
+    """Float data in float64, in its structure (a list or dict for several inputs or outputs)."""
+    if isinstance(values, dict):
+        return {key: _float64(value) for key, value in values.items()}
+    if isinstance(values, list):
+        return [_float64(value) for value in values]
     return values.astype(np.float64) if values.dtype.kind == "f" else values
 
 
 @contextlib.contextmanager
-def _z_offset(layer, shape, entry=None):
+def _z_offset(layer, shape, entry=None, calls=1):
     """While open, the array yielded (zeros of ``shape``) is added to z of ``layer`` in every forward
     pass, through a forward hook; z is the tensor the trace took the delta of: the pre-activation the
     output is marked with (the output is then recomputed as ``layer.activate(z + offsets)``), else the
-    output itself (its ``entry``-th tensor for a list output)."""
+    output itself (its ``entry``-th tensor for a list output). A layer that runs ``calls`` times in a
+    pass (shared) is moved in its last run only, the one the trace recorded."""
     offsets = np.zeros(shape)
+    runs = [0]
 
     def moved(tensor):
         return Tensor(tensor.data + offsets)
 
     def hook(hooked, inputs, output):
-        if not offsets.any():
+        runs[0] += 1
+        if not offsets.any() or runs[0] % calls:
             return None
         z = layer_z({"input": inputs, "output": output})
         if isinstance(z, Tensor) and z is not output:

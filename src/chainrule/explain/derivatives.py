@@ -19,6 +19,11 @@ def activation_derivative(layer, z):
     return leaf.grad
 
 
+def loss_name(model):
+    """The names of the model's compiled losses ('mse', or 'mse, sparse_categorical_crossentropy')."""
+    return ", ".join(loss.name for loss in model.compiled_loss.losses if loss is not None)
+
+
 def compiled_loss(model):
     return losses.get(model.loss)
 

@@ -54,7 +54,7 @@ def _layer_tables(trace, rate, fmt):
             kind += f" ({record.activation})"
         forward.rows.append([f"{l}: {record.name}", kind, "= a" if record.z is record.a else cell(record.z),
                              cell(record.a)])
-    forward.notes.append(f"loss L = {fmt(trace.loss)} ({D.compiled_loss(trace.model).name})")
+    forward.notes.append(f"loss L = {fmt(trace.loss)} ({D.loss_name(trace.model)})")
     backward = Table("Backward pass, output to input: δ = dL/dz (dL/da where z = a)",
                      ["layer", "‖δ‖", "max |δ|", "δ"])
     for l, record in reversed(list(enumerate(trace.layers, start=1))):
@@ -137,7 +137,7 @@ class _Context:
                     table.rows.append(self._row(s, [f"{l}: {record.name} ({record.activation})",
                                                     sym.unit(l, j), z, fmt(record.a[s, j])]))
         table.notes += self._truncation_notes(max(r.kernel.shape[1] for r in self.dense))
-        table.notes.append(f"loss L = {self.fmt(self.trace.loss)} ({D.compiled_loss(self.model).name})")
+        table.notes.append(f"loss L = {self.fmt(self.trace.loss)} ({D.loss_name(self.model)})")
         return table
 
     def output_delta(self):

@@ -30,6 +30,7 @@ class LayerRecord:
     grad_bias: np.ndarray = None    # delta summed over the batch
     weights: dict = field(default_factory=dict)
     grads: dict = field(default_factory=dict)
+    calls: int = 1    # how many times the layer ran in the pass (a shared layer: more); the record is of the last
 
 
 def trainable_named_weights(layer):

@@ -21,7 +21,10 @@ MAX_SHOWN = 4
 
 def summary(values, fmt=number):
     """An array in one cell: all its values when there are at most ``MAX_SHOWN``, else its shape,
-    norm and first values; a list of arrays (a layer with several outputs) one after the other."""
+    norm and first values; a list of arrays (a layer with several outputs) one after the other, a dict
+    (the inputs of a model with named inputs) each after its name."""
+    if isinstance(values, dict):
+        return "; ".join(f"{key}: {summary(v, fmt)}" for key, v in values.items())
     if isinstance(values, list):
         return "; ".join(summary(v, fmt) for v in values)
     flat = np.ravel(values)

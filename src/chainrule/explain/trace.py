@@ -67,13 +67,19 @@ def trace(model, x, y, learning_rate=None, names=None):
                     z.retain_grad()
         loss.backward()
         records = [_layer_record(layer, seen) for layer, seen in zip(layers, captured)]
-        fused = model.loss.fuses(model_output["output"])
+        single = model.compiled_loss.single
+        fused = single is not None and single.fuses(model_output["output"])
     if learning_rate is None:
         learning_rate = _optimizer_learning_rate(model)
     return Trace(model, _array(x), _array(y), float(loss.data), records, learning_rate, names, fused)
 
 
 def _array(values):
+    """Data as arrays, in its structure (a list or dict for a model with several inputs or outputs)."""
+    if isinstance(values, dict):
+        return {key: _array(value) for key, value in values.items()}
+    if isinstance(values, (list, tuple)) and any(hasattr(value, "shape") for value in values):
+        return [_array(value) for value in values]
     return values.data if isinstance(values, Tensor) else np.asarray(values)
 
 
@@ -100,6 +106,7 @@ def _recording(model, layers):
     def keeper(seen):
         def keep(layer, inputs, output):
             seen["input"], seen["output"] = inputs, output
+            seen["calls"] = seen.get("calls", 0) + 1
         return keep
 
     for layer in layers:
@@ -162,7 +169,8 @@ def _layer_record(layer, seen):
         grad_kernel=grads.get("kernel"),
         grad_bias=grads.get("bias"),
         weights=weights,
-        grads=grads)
+        grads=grads,
+        calls=seen.get("calls", 1))
 
 
 def _activation_name(activation):
@@ -226,7 +234,8 @@ class Trace:
         """Whether the network can be shown unit by unit: every layer with weights is a Dense layer
         on flat inputs and the output is (batch, units)."""
         dense = {id(r) for r in self.dense_layers}
-        return bool(dense) and self.output.ndim == 2 and all(id(r) in dense for r in self.layers if r.grads)
+        return (bool(dense) and len(self.model.output_names) == 1 and self.output.ndim == 2
+                and all(id(r) in dense for r in self.layers if r.grads))
 
     # ----- one gradient descent step ---------------------------------------
     def _rate(self, learning_rate):
