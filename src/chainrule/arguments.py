@@ -64,6 +64,34 @@ def sample_shape(value, name, allow_none=True):
     return tuple(n if n is None else int(n) for n in shape)
 
 
+def from_identifier(identifier, kind, table, base):
+    """The object an identifier names, for the Keras modules that share this contract (regularizers,
+    constraints): None stays None, an instance of ``base`` (or a callable) is itself, a name in ``table``
+    gives a new instance, and a config dict ``{"class_name", "config"}`` rebuilds one."""
+    if identifier is None or isinstance(identifier, base):
+        return identifier
+    if isinstance(identifier, str):
+        return _looked_up(identifier, kind, table)()
+    if isinstance(identifier, dict):
+        return _looked_up(identifier.get("class_name"), kind, table)(**identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"{kind}: expected a name, config dict or {base.__name__}, got {type(identifier).__name__}")
+
+
+def _looked_up(name, kind, table):
+    if name not in table:
+        raise ValueError(f"{kind}: unknown name {name!r}; valid names: {', '.join(sorted(table))}")
+    return table[name]
+
+
+def serialized(obj):
+    """The config dict ``from_identifier`` rebuilds ``obj`` from (None for None)."""
+    if obj is None:
+        return None
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+
+
 def check_number(name, value, minimum=None, maximum=None, min_open=False, max_open=False):
     """Return ``value`` as a float after checking it is a finite number in the given range."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

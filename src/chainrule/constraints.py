@@ -3,6 +3,7 @@
 A constraint is a callable w -> w' on the weight's array; ``Layer.add_weight(constraint=...)``
 takes a name ('max_norm', 'min_max_norm', 'non_neg', 'unit_norm'), a config dict or an instance.
 """
+from . import arguments
 from .backend import xp
 
 EPSILON = 1e-7
@@ -76,25 +77,9 @@ _BY_NAME = {"max_norm": MaxNorm, "min_max_norm": MinMaxNorm, "non_neg": NonNeg, 
 
 def get(identifier):
     """A constraint from None, a name, a config dict ``{"class_name", "config"}`` or an instance."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"constraint: expected a name, config dict or Constraint, got {type(identifier).__name__}")
-
-
-def _lookup(name):
-    if name not in _BY_NAME:
-        raise ValueError(f"constraint: unknown name {name!r}; valid names: {', '.join(sorted(_BY_NAME))}")
-    return _BY_NAME[name]
+    return arguments.from_identifier(identifier, "constraint", _BY_NAME, Constraint)
 
 
 def serialize(constraint):
     """The config dict ``get`` rebuilds ``constraint`` from (None for None)."""
-    if constraint is None:
-        return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    return arguments.serialized(constraint)

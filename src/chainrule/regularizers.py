@@ -1,4 +1,5 @@
 """Weight penalties added to the loss (Keras names): ``Dense(..., kernel_regularizer=L2(0.01))``."""
+from . import arguments
 from .backend import xp
 from .tensor import Tensor
 
@@ -61,24 +62,10 @@ _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
-    """A regularizer from None, a name ('l1', 'l2', 'l1_l2'), a config dict or an instance."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return _lookup(identifier.get("class_name"))(**identifier.get("config", {}))
-    raise TypeError(f"regularizer: expected a name, config dict or Regularizer, got {type(identifier).__name__}")
-
-
-def _lookup(name):
-    if name not in _BY_NAME:
-        raise ValueError(f"regularizer: unknown name {name!r}; valid names: {', '.join(sorted(_BY_NAME))}")
-    return _BY_NAME[name]
+    """A regularizer from None, a name, a config dict ``{"class_name", "config"}`` or an instance."""
+    return arguments.from_identifier(identifier, "regularizer", _BY_NAME, Regularizer)
 
 
 def serialize(regularizer):
     """The config dict ``get`` rebuilds ``regularizer`` from (None for None)."""
-    if regularizer is None:
-        return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    return arguments.serialized(regularizer)

@@ -413,7 +413,6 @@ class Model(Layer):
         progress = [callbacks_module.ProgbarLogger(verbose, epochs=epochs, steps=train.steps)] if verbose else []
         hooks = callbacks_module.CallbackList([*progress, *hooks_list, history], self,
                                               verbose=verbose, epochs=epochs, steps=train.steps)
-        per_batch = hooks.uses_batch_hooks("train")
         self._start()
         self.stop_training = False
         hooks.begin("train")
@@ -421,15 +420,7 @@ class Model(Layer):
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             hooks.on_epoch_begin(epoch)
-            epoch_logs = None
-            for step, batch in enumerate(train.epoch()):
-                if per_batch:
-                    hooks.batch_begin("train", step)
-                epoch_logs = self.train_step(batch)
-                if per_batch:
-                    hooks.batch_end("train", step, dict(epoch_logs))
-                if self.stop_training:
-                    break
+            epoch_logs = self._each_batch(train, "train", hooks, self.train_step)
             if epoch_logs is None:
                 _warn_out_of_data(epoch)
                 break
@@ -442,6 +433,22 @@ class Model(Layer):
                 break
         hooks.end("train", logs)
         return history
+
+    def _each_batch(self, batches, mode, hooks, step):
+        """``step`` on each batch of an epoch of ``batches``, inside the batch hooks of ``mode`` ('train',
+        'test', 'predict'; the predict hooks get {'outputs': ...}); training stops early when a callback set
+        ``stop_training``. Returns the last step's result (None when the source gave no batch)."""
+        per_batch = hooks.uses_batch_hooks(mode)
+        result = None
+        for index, batch in enumerate(batches.epoch()):
+            if per_batch:
+                hooks.batch_begin(mode, index)
+            result = step(batch)
+            if per_batch:
+                hooks.batch_end(mode, index, {"outputs": result} if mode == "predict" else dict(result))
+            if mode == "train" and self.stop_training:
+                break
+        return result
 
     def _batch_preparer(self, class_weight=None):
         def prepare(batch, step):
@@ -470,18 +477,11 @@ class Model(Layer):
         """Logs {'loss', metric names} over ``batches``, without recording a graph; ``hooks``
         (a CallbackList) get the test hooks."""
         hooks = hooks or callbacks_module.CallbackList([], self)
-        per_batch = hooks.uses_batch_hooks("test")
         self._start()
         self.reset_metrics()
         hooks.begin("test")
-        logs = None
         with no_grad():
-            for step, batch in enumerate(batches.epoch()):
-                if per_batch:
-                    hooks.batch_begin("test", step)
-                logs = self.test_step(batch)
-                if per_batch:
-                    hooks.batch_end("test", step, dict(logs))
+            logs = self._each_batch(batches, "test", hooks, self.test_step)
         if logs is None:
             raise ValueError("x: the data source gave no batch to evaluate")
         logs = {key: as_float(value) for key, value in logs.items()}
@@ -529,17 +529,15 @@ class Model(Layer):
             size = batching.batch_size(batch_size, count)
             batches = batching.StreamBatches(iter((batching.take(x, slice(start, start + size)),)
                                                   for start in range(0, count, size)), steps, lambda batch, step: batch)
-        per_batch = hooks.uses_batch_hooks("predict")
         outputs = []
+
+        def predict_batch(batch):
+            outputs.append(_arrays(self.predict_step(batch)))
+            return outputs[-1]
+
         hooks.begin("predict")
         with no_grad():
-            for step, batch in enumerate(batches.epoch()):
-                if per_batch:
-                    hooks.batch_begin("predict", step)
-                output = _arrays(self.predict_step(batch))
-                outputs.append(output)
-                if per_batch:
-                    hooks.batch_end("predict", step, {"outputs": output})
+            self._each_batch(batches, "predict", hooks, predict_batch)
         hooks.end("predict", {})
         if not outputs:
             raise ValueError("x: the data source gave no batch to predict")
