@@ -23,6 +23,7 @@ class Callback:
 
     model = None
     params = None
+    writes_files = False   # True for a callback that writes files: under MPI only rank 0 runs it
 
     def set_model(self, model):
         self.model = model
@@ -259,6 +260,8 @@ class ModelCheckpoint(Callback):
     logs, e.g. 'model-{epoch:02d}-{val_loss:.3f}.safetensors'); with ``save_best_only``
     only when ``monitor`` improves."""
 
+    writes_files = True
+
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto"):
         self.filepath, self.monitor, self.verbose, self.save_best_only = os.fspath(filepath), monitor, verbose, save_best_only
         self.mode = _mode_for(monitor, mode)
@@ -307,6 +310,8 @@ class LearningRateScheduler(Callback):
 
 class CSVLogger(Callback):
     """Writes one CSV row per epoch: the epoch, then every log in sorted key order."""
+
+    writes_files = True
 
     def __init__(self, filename, separator=",", append=False):
         self.filename, self.separator, self.append = os.fspath(filename), separator, append

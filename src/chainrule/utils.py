@@ -19,6 +19,15 @@ def rng():
     return _generator[0]
 
 
+def generator_state():
+    """The state of the generator ``rng()`` (a dict), to restore with ``set_generator_state``."""
+    return _generator[0].bit_generator.state
+
+
+def set_generator_state(state):
+    _generator[0].bit_generator.state = state
+
+
 class PyDataset:
     """A data set of batches, as Keras 3's ``keras.utils.PyDataset``: subclass it with ``__len__``
     (the number of batches) and ``__getitem__(index)`` returning a batch (x, y) or

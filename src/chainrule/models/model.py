@@ -16,7 +16,7 @@ import os
 
 from .. import arguments
 from .. import callbacks as callbacks_module
-from .. import losses, metrics as metrics_module, optimizers, saving
+from .. import distribution, losses, metrics as metrics_module, optimizers, saving
 from ..backend import xp
 from ..layers.base import Layer, added_losses_in_use
 from ..tensor import Tensor, get_default_dtype, no_grad
@@ -48,6 +48,7 @@ class Model(Layer):
         self.history = None
         self._compile_settings = None
         self._compiled = None
+        self._shard = None
         self._input_shape = None
         self._graph = None
         if inputs is not None or outputs is not None:
@@ -335,6 +336,8 @@ class Model(Layer):
         for weight in self._params:
             weight.grad = None
         loss.backward()
+        if self._shard is not None:
+            distribution.active().reduce_gradients(self._params, *self._shard)
         self.optimizer.step(self._params)
         for constraint, weight in self._constraints:
             weight.data = xp.asarray(constraint(weight.data), dtype=weight.dtype)
@@ -366,6 +369,33 @@ class Model(Layer):
         self._params = self.trainable_weights
         self._constraints = self.weight_constraints()
         self._regularized = self.weight_regularizers()
+        self._shard = None
+
+    def _sharded(self, step):
+        """``step`` on this rank's slice of each global batch when training is distributed (the sizes of
+        the slice and of the batch kept for the gradient's reduction), else ``step`` itself."""
+        strategy = distribution.active()
+        if strategy is None:
+            return step
+
+        def on_shard(batch):
+            x, y, sample_weight = batching.unpack(batch)
+            count = len(structure.flatten(x)[0])
+            if count < strategy.world.size:
+                raise ValueError(f"batch_size: a global batch of {count} samples cannot give each of the "
+                                 f"{strategy.world.size} ranks one; use a batch of at least {strategy.world.size}")
+            part = strategy.shard(count)
+            self._shard = (part.stop - part.start, count)
+            return step(batching.packed(*(batching.take(entry, part) for entry in (x, y, sample_weight))))
+        return on_shard
+
+    def _reduced_logs(self, logs):
+        """The logs over every rank (the metrics' states summed over the ranks) when distributed."""
+        strategy = distribution.active()
+        if strategy is None:
+            return logs
+        strategy.reduce_metrics(self.metrics)
+        return self.get_metrics_result() if self._compiled is not None else logs
 
     # ----- fit, evaluate, predict --------------------------------------------
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
@@ -409,22 +439,29 @@ class Model(Layer):
                 validation = self._validation(validation_data, validation_steps, validation_batch_size, size)
             train = batching.ArrayBatches(x, y, sample_weight, count, size, shuffle, steps_per_epoch, rng())
 
+        strategy = distribution.active()
+        if strategy is not None and not strategy.is_chief:
+            verbose = 0
+            hooks_list = [callback for callback in hooks_list if not callback.writes_files]
         self.history = history = callbacks_module.History()
         progress = [callbacks_module.ProgbarLogger(verbose, epochs=epochs, steps=train.steps)] if verbose else []
         hooks = callbacks_module.CallbackList([*progress, *hooks_list, history], self,
                                               verbose=verbose, epochs=epochs, steps=train.steps)
         self._start()
+        if strategy is not None:
+            strategy.broadcast_state(self)
+        train_step = self._sharded(self.train_step)
         self.stop_training = False
         hooks.begin("train")
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
             hooks.on_epoch_begin(epoch)
-            epoch_logs = self._each_batch(train, "train", hooks, self.train_step)
+            epoch_logs = self._each_batch(train, "train", hooks, train_step)
             if epoch_logs is None:
                 _warn_out_of_data(epoch)
                 break
-            logs = {key: as_float(value) for key, value in epoch_logs.items()}
+            logs = {key: as_float(value) for key, value in self._reduced_logs(epoch_logs).items()}
             if validation is not None and epoch + 1 in validation_freq(epoch + 1):
                 val_logs = self._evaluate_batches(validation, hooks)
                 logs.update({f"val_{key}": value for key, value in val_logs.items()})
@@ -481,10 +518,11 @@ class Model(Layer):
         self.reset_metrics()
         hooks.begin("test")
         with no_grad():
-            logs = self._each_batch(batches, "test", hooks, self.test_step)
+            logs = self._each_batch(batches, "test", hooks, self._sharded(self.test_step))
         if logs is None:
             raise ValueError("x: the data source gave no batch to evaluate")
-        logs = {key: as_float(value) for key, value in logs.items()}
+        logs = {key: as_float(value) for key, value in self._reduced_logs(logs).items()}
+        self._shard = None
         hooks.end("test", logs)
         return logs
 
@@ -521,11 +559,16 @@ class Model(Layer):
         hooks = callbacks_module.CallbackList(_callback_list(callbacks), self, verbose=verbose, epochs=1, steps=steps)
         if steps is not None:
             arguments.positive_int(steps, "steps")
+        strategy = None     # a source of batches is predicted whole on every rank
         if batching.is_stream(x):
             batches = batching.StreamBatches(x, steps, lambda batch, step: (self._prepare_x(batching.unpack(batch)[0]),))
         else:
             x = self._prepare_x(x)
             count = len(structure.flatten(x)[0])
+            strategy = distribution.active()
+            if strategy is not None:     # each rank predicts its contiguous share; gathered below
+                x = batching.take(x, strategy.shard(count))
+                count = len(structure.flatten(x)[0])
             size = batching.batch_size(batch_size, count)
             batches = batching.StreamBatches(iter((batching.take(x, slice(start, start + size)),)
                                                   for start in range(0, count, size)), steps, lambda batch, step: batch)
@@ -541,7 +584,7 @@ class Model(Layer):
         hooks.end("predict", {})
         if not outputs:
             raise ValueError("x: the data source gave no batch to predict")
-        return _concatenated(outputs)
+        return _gathered(_concatenated(outputs), strategy)
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on (x, y) as a single batch; returns its loss (and metrics)."""
@@ -575,13 +618,15 @@ class Model(Layer):
     # ----- saving -----------------------------------------------------------
     def save(self, filepath):
         """Write the model (config, weights, optimizer state) to one .safetensors file, atomically."""
-        saving.save_model(self, filepath)
+        if distribution.is_chief():
+            saving.save_model(self, filepath)
 
     def save_weights(self, filepath, overwrite=True):
         """Write the weights alone to one .safetensors file, atomically."""
         if not overwrite and os.path.exists(filepath):
             raise ValueError(f"filepath: {filepath!r} exists and overwrite=False")
-        saving.save_weights(self, filepath)
+        if distribution.is_chief():
+            saving.save_weights(self, filepath)
 
     def load_weights(self, filepath):
         """Load the weights ``save_weights`` (or ``save``) wrote; counts and shapes are checked first."""
@@ -666,6 +711,17 @@ def _concatenated(batches):
     if isinstance(first, list):
         return [xp.concatenate([batch[k] for batch in batches]) for k in range(len(first))]
     return first if len(batches) == 1 else xp.concatenate(batches)
+
+
+def _gathered(outputs, strategy):
+    """Every rank's predictions in sample order when distributed (each rank predicted its share)."""
+    if strategy is None:
+        return outputs
+    if isinstance(outputs, dict):
+        return {key: strategy.gather(value) for key, value in outputs.items()}
+    if isinstance(outputs, list):
+        return [strategy.gather(value) for value in outputs]
+    return strategy.gather(outputs)
 
 
 def _sample_weights(sample_weight, class_weight, targets, count, output_names, output_shapes):
