@@ -7,6 +7,7 @@ loss takes z and ``call_on_logits`` applies the fused, stable primitive, so the
 output delta is exactly dL/dz = (o - y) / n. ``fuses(y_pred)`` is that decision,
 made in this one place (explain asks it too).
 """
+import inspect
 import math
 import re
 
@@ -23,7 +24,12 @@ class Loss:
     time step), L = sum(w * l) / (number of values of l), Keras' 'sum_over_batch_size'."""
 
     logits_activation = None
+    call_takes_reduction = True
     elementwise = False   # True: call(..., "none") gives one value per output entry, averaged over the last axis
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.call_takes_reduction = "reduction" in inspect.signature(cls.call).parameters
 
     def __init__(self, name=None):
         self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
@@ -31,9 +37,12 @@ class Loss:
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = tensor_like(y_pred)
         if sample_weight is None:
-            return self.call(y_true, y_pred)
+            value = self.call(y_true, y_pred)
+            return value.mean() if value.ndim else value    # a Keras-style call gives one value per sample
         values = self.values(y_true, y_pred)
         weights = xp.asarray(sample_weight, dtype=values.dtype)
+        while weights.ndim > values.ndim and weights.shape[-1] == 1:    # (n, 1) weights for (n,) values
+            weights = weights[..., 0]
         weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
         return (values * tensor_like(xp.broadcast_to(weights, values.shape))).sum() * (1.0 / values.size)
 
@@ -43,6 +52,8 @@ class Loss:
 
     def values(self, y_true, y_pred):
         """l per sample (per time step for sequence outputs), before the batch mean."""
+        if not self.call_takes_reduction:      # a subclass written the Keras way returns them from call
+            return tensor_like(self.call(y_true, y_pred))
         values = self.call(y_true, y_pred, "none")
         return values.mean(axis=-1) if self.elementwise else values
 

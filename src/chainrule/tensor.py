@@ -223,6 +223,44 @@ class Tensor:
     def item(self):
         return self.data.item()
 
+    def __array__(self, dtype=None, copy=None):
+        """The data as an ndarray, so ``np.asarray(t)`` and NumPy functions read the numbers (as Keras' tensors)."""
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __abs__(self):
+        return self.abs()
+
+    # ----- a weight's Keras Variable face: assign in place, trainable ------------------------------
+    def assign(self, value):
+        """Set the data in place to ``value`` (same shape; cast to this tensor's dtype), as a Keras Variable."""
+        value = as_array(value)
+        if value.shape != self.data.shape and value.size != self.data.size:
+            raise ValueError(f"assign: expected a value of shape {self.data.shape}, got shape {value.shape}")
+        self.data = xp.asarray(value, dtype=self.data.dtype).reshape(self.data.shape).copy()
+        return self
+
+    def assign_add(self, value):
+        return self.assign(self.data + as_array(value))
+
+    def assign_sub(self, value):
+        return self.assign(self.data - as_array(value))
+
+    @property
+    def trainable(self):
+        """Whether a weight trains (a leaf that requires grad), as Keras' ``variable.trainable``."""
+        return self._requires_grad
+
+    @property
+    def value(self):
+        """The tensor itself (Keras code reads ``variable.value``, e.g. ``v.value.grad``)."""
+        return self
+
     def detach(self):
         """A new leaf sharing this tensor's data, cut from the graph."""
         return Tensor._result(self.data, None)

@@ -236,11 +236,16 @@ class Layer:
             output.preactivation = z
         return output
 
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, *args, training=False, **kwargs):
         """Build on first use, ``call``, then run the forward hooks. On symbolic inputs (from
-        ``Input``) the call is recorded as a node of a functional model instead of computed."""
+        ``Input``) the call is recorded as a node of a functional model instead of computed.
+        More positional arguments (``layer(targets, logits)``) and keyword arguments are passed on
+        to ``call``, as Keras does."""
+        if args and any(_is_symbolic(arg) for arg in (inputs, *args)):
+            return SymbolicTensor.from_call(self, [inputs, *args], style="positional")
         if _is_symbolic(inputs):
             return SymbolicTensor.from_call(self, inputs)
+        args = tuple(arg if isinstance(arg, Tensor) or not hasattr(arg, "shape") else Tensor(arg) for arg in args)
         if isinstance(inputs, (list, tuple)):
             inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
             shape = [tuple(x.shape) for x in inputs]
@@ -258,7 +263,9 @@ class Layer:
         self.build_for(shape)
         if self._added_losses:
             self._added_losses = []
-        outputs = self.call(inputs, training=training) if self.call_takes_training else self.call(inputs)
+        if self.call_takes_training:
+            kwargs["training"] = training
+        outputs = self.call(inputs, *args, **kwargs)
         for hook in list(self._forward_hooks):
             replaced = hook(self, inputs, outputs)
             if replaced is not None:
@@ -403,6 +410,8 @@ class SymbolicTensor:
 
     def __init__(self, shape, layer=None, parents=(), list_call=False, call=None, output_index=None,
                  dtype=None, name=None):
+        """``list_call``: how the layer takes its parents: False (one), True (a list), "positional"
+        (one positional argument each)."""
         self.shape = (None, *shape)
         self.dtype = xp.dtype(dtype) if dtype is not None else get_default_dtype()
         self.name = name
@@ -413,17 +422,17 @@ class SymbolicTensor:
         self.output_index = output_index
 
     @classmethod
-    def from_call(cls, layer, inputs):
+    def from_call(cls, layer, inputs, style=None):
         """Call ``layer`` on placeholders: build it and find its output shapes from a zero sample
-        (two, of lengths 1 and 2 in each ``None`` axis, when there are such axes: an axis whose
+        (two, of lengths 32 and 33 in each ``None`` axis, when there are such axes: an axis whose
         length follows them is ``None`` in the output)."""
         parents = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         for parent in parents:
             if not isinstance(parent, SymbolicTensor):
                 raise TypeError(f"{layer.name}: expected every input to come from Input(...), got {type(parent).__name__}")
-        list_call = isinstance(inputs, (list, tuple))
+        list_call = style or isinstance(inputs, (list, tuple))
         variable = any(n is None for p in parents for n in p.shape[1:])
-        runs = [_probe(layer, parents, list_call, length) for length in ((1, 2) if variable else (1,))]
+        runs = [_probe(layer, parents, list_call, length) for length in ((32, 33) if variable else (1,))]
         entries = [run if isinstance(run, list) else [run] for run in runs]
         shapes = [tuple(None if len({entry.shape[axis] for entry in same}) > 1 else same[0].shape[axis]
                         for axis in range(1, same[0].ndim)) for same in zip(*entries)]
@@ -435,6 +444,8 @@ class SymbolicTensor:
             result = [cls(shape, layer, parents, list_call=list_call, call=call, output_index=index, dtype=dtype)
                       for index, (shape, dtype) in enumerate(zip(shapes, dtypes))]
         layer.set_symbolic_call(inputs, result)
+        if layer.output_shape is None and not isinstance(result, list):
+            layer.output_shape = result.shape
         return result
 
     def __repr__(self):
@@ -444,19 +455,28 @@ class SymbolicTensor:
 
 
 def _samples(parents, length):
-    """One zero sample per placeholder, ``length`` in each ``None`` axis."""
+    """One zero sample per placeholder, ``length`` in each ``None`` axis (long enough for the windows
+    of stacked convolutions)."""
     return [Tensor(xp.zeros((1, *(length if n is None else n for n in p.shape[1:])), dtype=p.dtype))
             for p in parents]
 
 
 def _probe(layer, parents, list_call, length):
     """``layer``'s output (a Tensor or a list) on zero samples, ``length`` in each ``None`` axis."""
-    samples = _samples(parents, length)
     with no_grad():
-        return layer(samples if list_call else samples[0])
+        return call_with(layer, _samples(parents, length), list_call)
+
+
+def call_with(layer, args, style, **kwargs):
+    """``layer`` called on ``args`` as a graph node records it: one input, a list, or positional arguments."""
+    if style == "positional":
+        return layer(*args, **kwargs)
+    return layer(args if style else args[0], **kwargs)
 
 
 def _is_symbolic(inputs):
+    if isinstance(inputs, dict):
+        return any(isinstance(x, SymbolicTensor) for x in inputs.values())
     if isinstance(inputs, (list, tuple)):
         return any(isinstance(x, SymbolicTensor) for x in inputs)
     return isinstance(inputs, SymbolicTensor)

@@ -83,7 +83,7 @@ class CompiledLoss:
         prepared = []
         for loss, target, shape, output in zip(self.losses, flat, output_shapes, self.output_names):
             if loss is None or target is None:
-                prepared.append(None)
+                prepared.append(target)    # kept as given: a custom train_step may read it
                 continue
             label = name if len(self.output_names) == 1 else f"{name}[{output!r}]"
             try:

@@ -1,7 +1,7 @@
 """The functional graph: the layer calls between a model's ``Input`` placeholders and its
 outputs, replayed in order. Inputs and outputs are each one placeholder, a list, or a dict
 keyed by name; the model is called, and returns, in the same structure."""
-from ..layers.base import SymbolicTensor, deserialize_layer, serialize_layer
+from ..layers.base import SymbolicTensor, call_with, deserialize_layer, serialize_layer
 from . import structure
 
 
@@ -56,7 +56,7 @@ class Graph:
                 values[id(node)] = calls[id(node.call)][node.output_index]
                 continue
             args = [values[id(parent)] for parent in node.parents]
-            output = node.layer(args if node.list_call else args[0], training=training)
+            output = call_with(node.layer, args, node.list_call, training=training)
             if node.call is not None:
                 calls[id(node.call)] = output
                 output = output[node.output_index]
@@ -95,11 +95,11 @@ class Graph:
             if "output_index" in node:
                 if node["call"] not in calls:
                     args = [values[i] for i in node["parents"]]
-                    calls[node["call"]] = layers[node["layer"]](args if node["list_call"] else args[0])
+                    calls[node["call"]] = call_with(layers[node["layer"]], args, node["list_call"])
                 values.append(calls[node["call"]][node["output_index"]])
                 continue
             args = [values[i] for i in node["parents"]]
-            values.append(layers[node["layer"]](args if node["list_call"] else args[0]))
+            values.append(call_with(layers[node["layer"]], args, node["list_call"]))
         return (structure.rebuild(config["inputs"], values), structure.rebuild(config["outputs"], values))
 
 

@@ -12,6 +12,7 @@ functional and subclassed models.
 "Customizing what happens in fit"), with ``loss.backward()`` and ``self.optimizer.apply``
 in place of a framework's gradient tape.
 """
+import math
 import os
 
 from .. import arguments
@@ -427,7 +428,7 @@ class Model(Layer):
             count = len(structure.flatten(x)[0])
             size = batching.batch_size(batch_size, count)
             if validation_data is None and validation_split:
-                cut = count - int(count * validation_split)
+                cut = math.floor(count * (1.0 - validation_split))    # as Keras: the last samples validate
                 if cut in (0, count):
                     raise ValueError(f"validation_split: {validation_split} of {count} samples leaves an empty split")
                 kept, held = slice(0, cut), slice(cut, None)
