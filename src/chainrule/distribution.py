@@ -24,6 +24,7 @@ process and everything runs unchanged. MPI is the transport (mpi4py); chainrule 
 """
 import os
 import sys
+import time
 
 from .backend import xp
 
@@ -69,6 +70,7 @@ def _abort_on_exception(comm):
     def abort(kind, value, trace):
         previous(kind, value, trace)
         sys.stderr.flush()
+        time.sleep(0.5)     # the launcher forwards the message before the abort ends every process
         comm.Abort(1)
 
     sys.excepthook = abort
@@ -156,10 +158,10 @@ class DataParallel:
     def reduce_gradients(self, params, local_count, global_count):
         """g <- sum over ranks of (n_r / n) g_r, for each parameter's ``.grad``, with one Allreduce."""
         grads = [p.grad if p.grad is not None else xp.zeros_like(p.data) for p in params]
-        flat = _flat(grads) * (local_count / global_count)
-        total = xp.empty_like(flat)
-        self.world.comm.Allreduce(flat, total, op=self.world.mpi.SUM)
-        for param, grad in zip(params, _split(total, grads)):
+        flat = _flat(grads, grads[0].dtype if grads else xp.float64)
+        flat *= local_count / global_count
+        self.world.comm.Allreduce(self.world.mpi.IN_PLACE, flat, op=self.world.mpi.SUM)
+        for param, grad in zip(params, _split(flat, grads)):
             param.grad = grad
 
     def reduce_metrics(self, metrics):
@@ -169,11 +171,11 @@ class DataParallel:
             return
         comm, mpi = self.world.comm, self.world.mpi
         for metric in metrics:
-            for state in _metric_state(metric):
-                values = xp.ascontiguousarray(xp.asarray(state[0], dtype=xp.float64))
+            for value, put in _metric_state(metric):
+                values = xp.array(value, dtype=xp.float64).reshape(-1)
                 total = xp.empty_like(values)
                 comm.Allreduce(values, total, op=mpi.SUM)
-                state[1](total)
+                put(total.reshape(xp.shape(value)))
 
     def gather(self, array):
         """Every rank's rows of ``array``, in rank order, on every rank."""
@@ -194,9 +196,9 @@ def _metric_state(metric):
     return pieces
 
 
-def _flat(arrays):
-    return xp.concatenate([xp.ascontiguousarray(a, dtype=xp.float64).ravel() for a in arrays]) if arrays \
-        else xp.zeros(0)
+def _flat(arrays, dtype=xp.float64):
+    """One contiguous buffer (of ``dtype``) holding every array's entries in turn."""
+    return xp.concatenate([xp.asarray(a, dtype=dtype).ravel() for a in arrays]) if arrays else xp.zeros(0, dtype)
 
 
 def _split(flat, like):
