@@ -245,7 +245,8 @@ class Layer:
             return SymbolicTensor.from_call(self, [inputs, *args], style="positional")
         if _is_symbolic(inputs):
             return SymbolicTensor.from_call(self, inputs)
-        args = tuple(arg if isinstance(arg, Tensor) or not hasattr(arg, "shape") else Tensor(arg) for arg in args)
+        if args:
+            args = tuple(arg if isinstance(arg, Tensor) or not hasattr(arg, "shape") else Tensor(arg) for arg in args)
         if isinstance(inputs, (list, tuple)):
             inputs = [x if isinstance(x, Tensor) else Tensor(x) for x in inputs]
             shape = [tuple(x.shape) for x in inputs]

@@ -278,6 +278,8 @@ class Model(Layer):
 
     def _per_output(self, value, name):
         """``value`` (one entry for a one-output model; a list or dict by output name otherwise) as a list."""
+        if type(self.output_shape) is tuple and (type(value) is Tensor or type(value) is xp.ndarray):
+            return [value]     # a one-output model's entry: the common case, first
         names = self.output_names
         if value is None:
             return [None] * len(names)
