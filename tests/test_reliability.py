@@ -1,10 +1,14 @@
 """Reliability promises (docs/RELIABILITY.md): threads, model files, saving, bad input."""
+import json
 import threading
+import time
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import cli, saving
 from chainrule.layers import Dense, Dropout
 from chainrule.models import Sequential
 from chainrule.tensor import get_default_dtype, is_grad_enabled, set_default_dtype
@@ -105,3 +109,171 @@ def test_dropout_in_threads_draws_from_the_shared_generator_without_error():
     x = np.ones((16, 4), np.float32)
     model = small_model(dropout=True)
     run_threads(lambda i: [model(x, training=True) for _ in range(ITERATIONS)], THREADS)
+
+
+# ----- 2. model files refused cheaply, with one clear error ----------------------------------
+FUZZ_CASES = 400
+
+
+def saved_bytes():
+    set_random_seed(0)
+    model = Sequential([Dense(5, activation="relu", input_dim=3), Dropout(0.1), Dense(2)])
+    model.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), epochs=1, verbose=0)
+    return saving.model_to_bytes(model)
+
+
+def split(data):
+    """(header dict, data section) of a safetensors file's bytes."""
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8:8 + size]), data[8 + size:]
+
+
+def join(header, body):
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + body
+
+
+def with_model_record(data, edit):
+    header, body = split(data)
+    record = json.loads(header["__metadata__"]["model"])
+    edit(record)
+    header["__metadata__"]["model"] = json.dumps(record)
+    return join(header, body)
+
+
+def refusal(data):
+    with pytest.raises(saving.ModelFileError) as caught:
+        saving.model_from_bytes(data, path="m.safetensors")
+    return str(caught.value)
+
+
+def test_a_bad_size_in_the_config_names_the_file_and_the_field():
+    def zero_units(record):
+        record["config"]["layers"][2]["config"]["units"] = 0
+    assert refusal(with_model_record(saved_bytes(), zero_units)) == (
+        f"'m.safetensors': config.layers[2].config.units: expected a positive int <= {saving.MAX_UNITS}, got 0")
+
+
+def test_an_unknown_class_name_is_refused_before_anything_is_built():
+    def rename(record):
+        record["config"]["layers"][1]["class_name"] = "os.system"
+    assert "config.layers[1].class_name: layer: unknown class name 'os.system'" in refusal(
+        with_model_record(saved_bytes(), rename))
+
+
+def test_a_config_that_would_build_weights_larger_than_the_file_is_refused_before_allocating():
+    def huge(record):
+        record["config"]["layers"][0]["config"]["units"] = saving.MAX_UNITS
+        record["config"]["input_shape"] = record["input_shape"] = [saving.MAX_UNITS]
+        record["config"]["layers"][0]["config"]["input_shape"] = [saving.MAX_UNITS]
+    tracemalloc.start()
+    message = refusal(with_model_record(saved_bytes(), huge))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert "not among the file's weight tensors" in message and peak < 20e6
+
+
+@pytest.mark.parametrize("edit, field", [
+    (lambda h: h["weights/0000"].update(data_offsets=[0, 10**9]), "header['weights/0000'].data_offsets"),
+    (lambda h: h["weights/0001"].update(data_offsets=[h["weights/0000"]["data_offsets"][0] + 4,
+                                                      h["weights/0000"]["data_offsets"][0] + 24]), "data_offsets"),
+    (lambda h: h["weights/0000"].update(shape=[3, 6]), "header['weights/0000'].data_offsets"),
+    (lambda h: h["weights/0000"].update(dtype="F128"), "header['weights/0000'].dtype"),
+    (lambda h: h["weights/0000"].update(shape=[-1, 5]), "header['weights/0000'].shape"),
+    (lambda h: h["__metadata__"].pop("model"), "header.__metadata__.model"),
+    (lambda h: h["__metadata__"].update(compile=json.dumps({"optimizer": {"class_name": "Adam", "config": {}},
+                                                            "metrics": []})), "compile"),
+    (lambda h: h["__metadata__"].update(model="[" * 100 + "]" * 100), "model"),
+    (lambda h: h["__metadata__"].update(model='{"class_name": NaN}'), "model.class_name"),
+])
+def test_a_bad_header_field_is_named(edit, field):
+    header, body = split(saved_bytes())
+    edit(header)
+    message = refusal(join(header, body))
+    assert message.startswith(f"'m.safetensors': ") and field in message
+
+
+def test_a_negative_optimizer_iteration_count_is_refused():
+    header, body = split(saved_bytes())
+    settings = json.loads(header["__metadata__"]["compile"])
+    settings["optimizer"]["config"]["iterations"] = -3
+    header["__metadata__"]["compile"] = json.dumps(settings)
+    assert "compile.optimizer.config.iterations: expected a number >= 0" in refusal(join(header, body))
+
+
+def test_two_thousand_layers_load_in_linear_time():
+    def seconds_to_load(count):
+        model = Sequential([Dense(2, input_dim=2)] + [Dense(2) for _ in range(count - 1)])
+        data = saving.model_to_bytes(model)
+        start = time.perf_counter()
+        assert len(saving.model_from_bytes(data).layers) == count
+        return time.perf_counter() - start
+    small, large = seconds_to_load(500), seconds_to_load(2000)
+    assert large < 8 * small + 0.5   # 4x the layers: linear is ~4x, quadratic ~16x
+
+
+def mutations(data, generator):
+    """Seeded mutations of a valid model file: byte flips, truncations, header and config edits."""
+    header, body = split(data)
+    values = [0, -1, 2**70, 1e308, "x", None, [], {}, True, [[[]]], "\x1b[2J\u202e"]
+    for case in range(FUZZ_CASES):
+        kind = case % 4
+        if kind == 0:
+            mutated = bytearray(data)
+            for position in generator.integers(0, len(data), size=generator.integers(1, 4)):
+                mutated[position] ^= 1 << int(generator.integers(0, 8))
+            yield bytes(mutated)
+        elif kind == 1:
+            yield data[:int(generator.integers(0, len(data)))]
+        elif kind == 2:
+            edited = json.loads(json.dumps(header))
+            name = str(generator.choice([key for key in edited if key != "__metadata__"]))
+            key = str(generator.choice(["dtype", "shape", "data_offsets"]))
+            edited[name][key] = values[generator.integers(len(values))] if generator.random() < 0.5 else \
+                [int(v) for v in generator.integers(0, len(body) + 64, size=2)]
+            yield join(edited, body)
+        else:
+            edited = json.loads(json.dumps(header))
+            record = json.loads(edited["__metadata__"]["model"])
+            targets, stack = [], [record]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    targets.append(item)
+                    stack.extend(item.values())
+                elif isinstance(item, list):
+                    stack.extend(item)
+            target = targets[generator.integers(len(targets))]
+            key = str(generator.choice(list(target) or ["units"]))
+            if generator.random() < 0.2:
+                target.pop(key, None)
+            else:
+                target[key] = values[generator.integers(len(values))]
+            edited["__metadata__"]["model"] = json.dumps(record)
+            yield join(edited, body)
+
+
+def test_fuzzed_model_files_load_or_raise_model_file_error_within_time_and_memory():
+    data = saved_bytes()
+    loaded = refused = 0
+    tracemalloc.start()
+    for mutated in mutations(data, np.random.default_rng(12)):
+        start = time.perf_counter()
+        try:
+            saving.model_from_bytes(mutated, path="m.safetensors")
+            loaded += 1
+        except saving.ModelFileError:
+            refused += 1
+        assert time.perf_counter() - start < 2.0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert loaded + refused == FUZZ_CASES and refused > FUZZ_CASES // 2 and peak < 50e6
+
+
+def test_info_prints_names_from_a_file_escaped(tmp_path, capsys):
+    model = Sequential([Dense(2, input_dim=3, name="evil\x1b[2J\u202e")])
+    model.save(tmp_path / "m.safetensors")
+    assert cli.main(["info", str(tmp_path / "m.safetensors")]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out and "evil\\x1b[2J\\u202e" in out

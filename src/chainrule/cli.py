@@ -206,9 +206,10 @@ def add_info_command(subparsers):
 
 def run_info(args):
     from .models import load_model
+    from .saving import printable
 
     model = load_model(str(args.model))
-    model.summary()
+    model.summary(print_fn=lambda text: print(printable(text)))
     print("config:")
     print(json.dumps(model.get_config(), indent=2))
     metrics_path = args.model.parent / "metrics.json"

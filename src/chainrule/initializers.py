@@ -3,10 +3,40 @@
 fan_in and fan_out of a kernel of shape (..., in, out) are in * r and out * r,
 r the receptive field (the product of the leading axes; 1 for a Dense kernel).
 """
+import collections
+import contextlib
+import contextvars
 import math
 
 from .backend import xp
 from .utils import rng
+
+_allowed_shapes = contextvars.ContextVar("allowed_shapes", default=None)
+
+
+class ShapeNotAllowedError(ValueError):
+    """An initializer was asked for a shape that ``only_shapes`` does not allow."""
+
+
+@contextlib.contextmanager
+def only_shapes(shapes):
+    """Context in which initializers draw only the given shapes, each at most as often as it is
+    listed: any other raises :class:`ShapeNotAllowedError` before an array is made. Loading a
+    model file builds its layers in this context with the shapes of the file's weight tensors, so
+    a config cannot make the build allocate more than the file itself holds. (An initializer
+    that is a plain function, or a subclass overriding ``__call__``, is not checked.)"""
+    token = _allowed_shapes.set(collections.Counter(tuple(int(d) for d in shape) for shape in shapes))
+    try:
+        yield
+    finally:
+        _allowed_shapes.reset(token)
+
+
+def _take_allowed(allowed, shape):
+    key = tuple(int(d) for d in shape)
+    if allowed[key] <= 0:
+        raise ShapeNotAllowedError(f"builds a weight of shape {key}, which is not among the file's weight tensors")
+    allowed[key] -= 1
 
 
 def _fans(shape):
@@ -18,7 +48,15 @@ def _fans(shape):
 
 
 class Initializer:
+    """``initializer(shape, dtype)`` is an array of ``shape``: a subclass defines ``draw``."""
+
     def __call__(self, shape, dtype="float32"):
+        allowed = _allowed_shapes.get()
+        if allowed is not None:
+            _take_allowed(allowed, shape)
+        return self.draw(shape, dtype)
+
+    def draw(self, shape, dtype="float32"):
         raise NotImplementedError
 
     def get_config(self):
@@ -26,12 +64,12 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return xp.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return xp.ones(shape, dtype=dtype)
 
 
@@ -39,7 +77,7 @@ class Constant(Initializer):
     def __init__(self, value=0.0):
         self.value = float(value)
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return xp.full(shape, self.value, dtype=dtype)
 
     def get_config(self):
@@ -54,7 +92,7 @@ class RandomUniform(Initializer):
             raise ValueError(f"RandomUniform: expected minval < maxval, got minval={minval!r}, maxval={maxval!r}")
         self.minval, self.maxval = float(minval), float(maxval)
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return rng().uniform(self.minval, self.maxval, size=shape).astype(dtype)
 
     def get_config(self):
@@ -69,7 +107,7 @@ class RandomNormal(Initializer):
             raise ValueError(f"RandomNormal: expected stddev > 0, got {stddev!r}")
         self.mean, self.stddev = float(mean), float(stddev)
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return rng().normal(self.mean, self.stddev, size=shape).astype(dtype)
 
     def get_config(self):
@@ -82,7 +120,7 @@ class _VarianceScaling(Initializer):
 
     scale, mode, distribution = 1.0, "fan_in", "normal"
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         fan_in, fan_out = _fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(fan, 1)

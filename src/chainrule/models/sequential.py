@@ -9,8 +9,7 @@ class Sequential(Model):
     def __init__(self, layers=None, name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self._layers = []
-        for layer in layers or []:
-            self.add(layer)
+        self._extend(layers or [])
 
     @property
     def layers(self):
@@ -18,17 +17,25 @@ class Sequential(Model):
 
     def add(self, layer):
         """Append a layer (or, first, an ``Input(shape)`` giving the input shape)."""
-        if isinstance(layer, SymbolicTensor) and layer.layer is None:
-            if self._layers:
-                raise ValueError("add: an Input can only come first, before any layer")
-            self._input_shape = layer.shape[1:]
-            return
-        if not isinstance(layer, Layer):
-            raise TypeError(f"add: expected a Layer, got {type(layer).__name__}")
-        self._layers.append(layer)
-        if self._input_shape is None and len(self._layers) == 1 and layer.input_shape_hint is not None:
-            self._input_shape = tuple(layer.input_shape_hint)
-        if self._input_shape is not None:
+        self._extend([layer])
+
+    def _extend(self, layers):
+        """Append ``layers``, then build once when the input shape is known (a build per layer
+        would make a stack of n layers cost n**2 layer calls)."""
+        appended = False
+        for layer in layers:
+            if isinstance(layer, SymbolicTensor) and layer.layer is None:
+                if self._layers:
+                    raise ValueError("add: an Input can only come first, before any layer")
+                self._input_shape = layer.shape[1:]
+                continue
+            if not isinstance(layer, Layer):
+                raise TypeError(f"add: expected a Layer, got {type(layer).__name__}")
+            self._layers.append(layer)
+            appended = True
+            if self._input_shape is None and len(self._layers) == 1 and layer.input_shape_hint is not None:
+                self._input_shape = tuple(layer.input_shape_hint)
+        if appended and self._input_shape is not None:
             self.build((None, *self._input_shape))
 
     def call(self, inputs, training=False):
@@ -47,6 +54,5 @@ class Sequential(Model):
         model = cls(name=config["name"])
         if "input_shape" in config:
             model._input_shape = tuple(config["input_shape"])
-        for layer_config in config["layers"]:
-            model.add(deserialize_layer(layer_config))
+        model._extend([deserialize_layer(layer_config) for layer_config in config["layers"]])
         return model
