@@ -3,7 +3,6 @@
 fan_in and fan_out of a kernel of shape (..., in, out) are in * r and out * r,
 r the receptive field (the product of the leading axes; 1 for a Dense kernel).
 """
-import collections
 import contextlib
 import contextvars
 import math
@@ -11,32 +10,34 @@ import math
 from .backend import xp
 from .utils import rng
 
-_allowed_shapes = contextvars.ContextVar("allowed_shapes", default=None)
+_budget = contextvars.ContextVar("initializer_budget", default=None)
 
 
-class ShapeNotAllowedError(ValueError):
-    """An initializer was asked for a shape that ``only_shapes`` does not allow."""
+class BudgetExceededError(ValueError):
+    """Initializers were asked for more entries than ``element_budget`` allows."""
 
 
 @contextlib.contextmanager
-def only_shapes(shapes):
-    """Context in which initializers draw only the given shapes, each at most as often as it is
-    listed: any other raises :class:`ShapeNotAllowedError` before an array is made. Loading a
-    model file builds its layers in this context with the shapes of the file's weight tensors, so
-    a config cannot make the build allocate more than the file itself holds. (An initializer
-    that is a plain function, or a subclass overriding ``__call__``, is not checked.)"""
-    token = _allowed_shapes.set(collections.Counter(tuple(int(d) for d in shape) for shape in shapes))
+def element_budget(entries):
+    """Context in which initializers draw at most ``entries`` array entries in all: the call that
+    would pass it raises :class:`BudgetExceededError` before its array is made. Loading a model
+    file builds its layers in this context with a budget of twice the entries of the file's weight
+    tensors (a layer may also draw constants that are not weights), so a config cannot make the
+    build allocate much more than the file itself holds. (An initializer that is a plain
+    function, or a subclass overriding ``__call__``, is not counted.)"""
+    token = _budget.set([int(entries)])
     try:
         yield
     finally:
-        _allowed_shapes.reset(token)
+        _budget.reset(token)
 
 
-def _take_allowed(allowed, shape):
-    key = tuple(int(d) for d in shape)
-    if allowed[key] <= 0:
-        raise ShapeNotAllowedError(f"builds a weight of shape {key}, which is not among the file's weight tensors")
-    allowed[key] -= 1
+def _spend(budget, shape):
+    entries = math.prod(int(d) for d in shape)
+    if entries > budget[0]:
+        raise BudgetExceededError(f"builds a weight of shape {tuple(int(d) for d in shape)}, more entries than "
+                                  "are left of twice the file's weight tensors")
+    budget[0] -= entries
 
 
 def _fans(shape):
@@ -51,9 +52,9 @@ class Initializer:
     """``initializer(shape, dtype)`` is an array of ``shape``: a subclass defines ``draw``."""
 
     def __call__(self, shape, dtype="float32"):
-        allowed = _allowed_shapes.get()
-        if allowed is not None:
-            _take_allowed(allowed, shape)
+        budget = _budget.get()
+        if budget is not None:
+            _spend(budget, shape)
         return self.draw(shape, dtype)
 
     def draw(self, shape, dtype="float32"):

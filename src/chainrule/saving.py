@@ -29,6 +29,7 @@ MAX_UNITS = 1 << 20     # units, filters, input_dim, output_dim and each input d
 MAX_LAYERS = 10_000     # layers in the config, those of nested models included
 MAX_JSON_DEPTH = 64     # nesting of the header and config JSON
 MAX_RANK = 32           # axes of one tensor
+BUILD_SLACK = 1 << 16  # entries a build may draw beyond twice the file's weights (small constants)
 SIZE_KEYS = ("units", "filters", "input_dim", "output_dim")
 
 
@@ -339,8 +340,9 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
     """The model ``model_to_bytes`` (or a file ``save_model`` wrote) holds; ``path`` names it in errors.
 
     The header, the config and the compile settings are checked whole (:func:`check_model_record`)
-    before anything is built, and the layers are built allowing only the shapes of the file's weight
-    tensors (``initializers.only_shapes``); every refusal is a :class:`ModelFileError`."""
+    before anything is built, and the layers are built within a budget of twice the entries of the
+    file's weight tensors (``initializers.element_budget``); the shapes are then checked one by one
+    by ``set_weights``. Every refusal is a :class:`ModelFileError`."""
     from . import optimizers
     metadata, tensors = _read(data, path, (FORMAT,))
     if "model" not in metadata:
@@ -353,7 +355,7 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
         check_compile_settings(settings, path)
     weights = _weights_of(tensors, len(record["weight_names"]), path, "model.weight_names")
     try:
-        with initializers.only_shapes([w.shape for w in weights]):
+        with initializers.element_budget(2 * sum(w.size for w in weights) + BUILD_SLACK):
             model = layer_base.get_layer_class(record["class_name"]).from_config(record["config"])
             if model.input_shape is None:
                 shape = record["input_shape"]
