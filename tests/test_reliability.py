@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import cli, saving
+from chainrule import callbacks, cli, saving
 from chainrule.layers import Dense, Dropout
 from chainrule.models import Sequential
 from chainrule.tensor import get_default_dtype, is_grad_enabled, set_default_dtype
@@ -277,3 +277,27 @@ def test_info_prints_names_from_a_file_escaped(tmp_path, capsys):
     assert cli.main(["info", str(tmp_path / "m.safetensors")]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\u202e" not in out and "evil\\x1b[2J\\u202e" in out
+
+
+# ----- 5. NaN never becomes EarlyStopping's best ------------------------------------------
+@pytest.mark.parametrize("mode, values, best", [
+    ("min", [float("nan"), 5.0, float("nan"), 4.0, float("nan")], 4.0),
+    ("max", [float("nan"), 0.5, float("nan"), 0.7, float("nan")], 0.7),
+])
+def test_a_nan_monitored_value_never_becomes_the_best(mode, values, best):
+    stopper = callbacks.EarlyStopping(monitor="score", mode=mode, patience=10)
+    stopper.set_model(small_model())
+    stopper.on_train_begin()
+    for epoch, value in enumerate(values):
+        stopper.on_epoch_end(epoch, {"score": value})
+        assert not np.isnan(stopper.best)
+    assert stopper.best == best and stopper.best_epoch == 3
+
+
+def test_early_stopping_stops_when_the_monitored_value_is_nan_from_the_start():
+    stopper = callbacks.EarlyStopping(monitor="score", patience=2)
+    stopper.set_model(small_model())
+    stopper.on_train_begin()
+    for epoch in range(3):
+        stopper.on_epoch_end(epoch, {"score": float("nan")})
+    assert stopper.model.stop_training and stopper.best == float("inf")
