@@ -1,5 +1,8 @@
 """Reliability promises (docs/RELIABILITY.md): threads, model files, saving, bad input."""
 import json
+import os
+import re
+import stat
 import threading
 import time
 import tracemalloc
@@ -301,3 +304,54 @@ def test_early_stopping_stops_when_the_monitored_value_is_nan_from_the_start():
     for epoch in range(3):
         stopper.on_epoch_end(epoch, {"score": float("nan")})
     assert stopper.model.stop_training and stopper.best == float("inf")
+
+
+# ----- 3. saving as open(path, 'w') would ---------------------------------------------------
+@pytest.mark.parametrize("umask", [0o022, 0o002, 0o077])
+def test_a_new_file_gets_the_permissions_the_umask_gives(tmp_path, umask):
+    previous = os.umask(umask)
+    try:
+        small_model().save(tmp_path / "m.safetensors")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "m.safetensors").st_mode) == 0o666 & ~umask
+
+
+def test_overwriting_a_file_keeps_its_mode(tmp_path):
+    path = tmp_path / "m.safetensors"
+    path.write_bytes(b"old")
+    os.chmod(path, 0o640)
+    small_model().save_weights(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640 and path.read_bytes() != b"old"
+
+
+def test_saving_over_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    link = tmp_path / "m.safetensors"
+    link.symlink_to(tmp_path / "real" / "model.safetensors")
+    small_model().save(link)
+    assert link.is_symlink() and len(saving.model_from_bytes((tmp_path / "real" / "model.safetensors").read_bytes()).layers) == 2
+
+
+def test_a_failed_save_names_the_users_path_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(FileNotFoundError, match="missing/m.safetensors"):
+        small_model().save(tmp_path / "missing" / "m.safetensors")
+    renamed = []
+
+    def killed(source, target):
+        renamed.append(os.path.basename(source))
+        raise KeyboardInterrupt
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        small_model().save(path)
+    assert re.fullmatch(r"\.m\.safetensors\.[0-9a-f]{16}\.tmp", renamed[0]) and os.listdir(tmp_path) == []
+
+
+def test_the_next_save_removes_temporary_files_older_than_a_minute(tmp_path):
+    stale, fresh = tmp_path / ".m.safetensors.0123456789abcdef.tmp", tmp_path / ".m.safetensors.fedcba9876543210.tmp"
+    for leftover in (stale, fresh):
+        leftover.write_bytes(b"partial")
+    os.utime(stale, (time.time() - 2 * saving.STALE_SECONDS,) * 2)
+    small_model().save(tmp_path / "other.safetensors")
+    assert sorted(os.listdir(tmp_path)) == [fresh.name, "other.safetensors"]

@@ -14,7 +14,8 @@ import contextlib
 import json
 import math
 import os
-import tempfile
+import re
+import time
 
 from . import initializers
 from .backend import xp
@@ -176,19 +177,78 @@ def _deserialize_loss(config):
     return custom.from_config(config.get("config", {})) if custom is not None else losses.get(config)
 
 
+STALE_SECONDS = 60  # a temporary file older than this is taken to be left by a killed save
+
+
 def _write_atomically(path, data):
-    directory = os.path.dirname(os.path.abspath(path))
-    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    """Write ``data`` to ``path`` as ``open(path, 'wb')`` would, but atomically: the bytes go to a
+    temporary file ``.<name>.<random>.tmp`` in the target's folder, flushed to disk, then renamed
+    over the target.
+
+    As ``open`` does: a symlink is followed and its target written (the link stays a link); a
+    new file gets the permissions the umask gives (0666 & ~umask), an existing one keeps its
+    mode. An error names ``path``, not the temporary file. Temporary files older than
+    STALE_SECONDS that a killed save left in the folder are removed first."""
+    target = os.path.realpath(path)
+    directory, name = os.path.split(target)
+    _remove_stale_temporaries(directory)
     try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    except OSError as error:
+        raise _naming(error, path) from None
+    temporary = None
+    try:
+        temporary, descriptor = _create_temporary(directory, name)
         with os.fdopen(descriptor, "wb") as file:
+            if mode is not None:
+                os.fchmod(file.fileno(), mode)
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
+        os.replace(temporary, target)
+    except BaseException as error:
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
+        if isinstance(error, OSError):
+            raise _naming(error, path) from None
         raise
+
+
+def _create_temporary(directory, name):
+    """(path, descriptor) of a new file ``.<name>.<16 hex digits>.tmp`` in ``directory``, created
+    with mode 0666 so that the umask applies as it does to ``open``."""
+    while True:
+        temporary = os.path.join(directory, f".{name}.{os.urandom(8).hex()}.tmp")
+        try:
+            return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+
+
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{16}\.tmp")
+
+
+def _remove_stale_temporaries(directory):
+    """Remove the ``.<name>.<random>.tmp`` files in ``directory`` older than STALE_SECONDS."""
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return   # the write itself reports an unusable folder
+    now = time.time()
+    for entry in entries:
+        if _TEMPORARY.fullmatch(entry.name):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS:
+                    os.unlink(entry.path)
+
+
+def _naming(error, path):
+    """``error`` again, naming the user's ``path`` in place of a temporary file."""
+    if error.errno is None:
+        return type(error)(f"saving {path!r}: {error}")
+    return type(error)(error.errno, error.strerror, path)
 
 
 def _read_file(path, formats):
