@@ -355,3 +355,41 @@ def test_the_next_save_removes_temporary_files_older_than_a_minute(tmp_path):
     os.utime(stale, (time.time() - 2 * saving.STALE_SECONDS,) * 2)
     small_model().save(tmp_path / "other.safetensors")
     assert sorted(os.listdir(tmp_path)) == [fresh.name, "other.safetensors"]
+
+
+# ----- 6. bad input checked before anything changes -----------------------------------------
+X4 = np.ones((4, 4), np.float32)
+BAD_INPUTS = [
+    ("targets 1e300 are inf in float32", lambda m: m.fit(X4, np.full((4, 3), 1e300), verbose=0), "y: expected finite"),
+    ("targets of another shape", lambda m: m.fit(X4, np.ones((4, 1, 3)), verbose=0), "y: mse expects targets"),
+    ("targets of another size", lambda m: m.fit(X4, np.ones((4, 6)), verbose=0), "y: mse expects targets"),
+    ("validation_split as text", lambda m: m.fit(X4, np.ones((4, 3)), validation_split="0.1", verbose=0),
+     "validation_split: expected a float"),
+    ("ragged x", lambda m: m.predict([[1, 2, 3, 4], [1]], verbose=0), "x: expected numbers in a rectangular array"),
+    ("ragged y", lambda m: m.fit(X4, [[1, 2, 3], [1], [1, 2, 3], [1, 2, 3]], verbose=0),
+     "y: expected numbers in a rectangular array"),
+    ("a scalar x", lambda m: m.predict(3.0, verbose=0), "x: expected an array of samples"),
+]
+
+
+@pytest.mark.parametrize("case, call, message", BAD_INPUTS, ids=[case for case, _, _ in BAD_INPUTS])
+def test_bad_input_is_refused_naming_the_argument_before_any_weight_changes(case, call, message):
+    model = small_model()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=message):
+        call(model)
+    for weight, kept in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(weight, kept)
+
+
+def test_numpy_integer_scalars_are_accepted_where_python_ints_are():
+    model = Sequential([Dense(np.int64(3), input_dim=np.int32(4))])
+    model.compile(optimizer="sgd", loss="mse")
+    history = model.fit(X4, np.ones((4, 3)), batch_size=np.int64(2), epochs=np.int32(2), verbose=0)
+    assert len(history.epoch) == 2 and model.predict(X4, batch_size=np.uint8(3), verbose=0).shape == (4, 3)
+
+
+def test_targets_with_a_trailing_axis_of_one_are_taken_as_keras_takes_them():
+    model = Sequential([Dense(1, input_dim=4)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(X4, np.ones(4), verbose=0)
