@@ -3,6 +3,8 @@ import json
 import os
 import re
 import stat
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -12,6 +14,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import callbacks, cli, saving
+from chainrule.datasets import read_csv_rows
 from chainrule.layers import Dense, Dropout
 from chainrule.models import Sequential
 from chainrule.tensor import get_default_dtype, is_grad_enabled, set_default_dtype
@@ -393,3 +396,64 @@ def test_targets_with_a_trailing_axis_of_one_are_taken_as_keras_takes_them():
     model = Sequential([Dense(1, input_dim=4)])
     model.compile(optimizer="sgd", loss="mse")
     model.fit(X4, np.ones(4), verbose=0)
+
+
+# ----- 7. the command line never shows a traceback ----------------------------------------
+def cli_cases(folder):
+    """(arguments, expected exit status, a fragment of the one-line error) per bad case."""
+    def csv(name, text):
+        path = folder / name
+        path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
+        return f"csv:{path}"
+    rows = "".join(f"{i},{i % 2},{i % 3}\n" for i in range(12))
+    model = folder / "model" / "model.safetensors"
+    model.parent.mkdir()
+    small_model().save(model)
+    (model.parent / "metrics.json").write_text("{not json")
+    truncated = folder / "truncated.safetensors"
+    truncated.write_bytes(model.read_bytes()[:-20])
+    (folder / "a_file").write_text("")
+    out = str(folder / "out")
+    return [
+        (["train", "--hidden", ""], 2, "argument --hidden"),
+        (["train", "--classes", "1"], 2, "argument --classes"),
+        (["train", "--out", str(folder / "a_file")], 2, "argument --out"),
+        (["train", "--dataset", f"csv:{folder / 'absent.csv'}", "--out", out], 2, "absent.csv"),
+        (["info", str(folder / "absent.safetensors")], 2, "absent.safetensors"),
+        (["train", "--dataset", csv("nan.csv", "nan,1,0\n" + rows), "--out", out], 1, "line 1"),
+        (["train", "--dataset", csv("inf.csv", "1,inf,0\n" + rows), "--out", out], 1, "line 1"),
+        (["train", "--dataset", csv("empty.csv", "1,,0\n" + rows), "--out", out], 1, "line 1"),
+        (["train", "--dataset", csv("negative.csv", rows + "1,2,-1\n"), "--out", out], 1, "int class labels >= 0"),
+        (["train", "--dataset", csv("huge.csv", rows + "1,2,1000\n"), "--out", out], 1, "give --classes"),
+        (["train", "--dataset", csv("over.csv", rows), "--classes", "2", "--out", out], 1, "--classes 2"),
+        (["train", "--dataset", csv("one.csv", "".join(f"{i},1,0\n" for i in range(12))), "--out", out], 1,
+         "at least two classes"),
+        (["train", "--dataset", csv("latin1.csv", "a,b,\xe9t\xe9\n1,2,0\n".encode("latin-1")), "--out", out], 1,
+         "UTF-8"),
+        (["train", "--dataset", csv("escape.csv", "\x1b[2J,1,0\n1,\x1b[31m,1\n"), "--out", out], 1, "line 1"),
+        (["predict", str(truncated), csv("x.csv", rows)[4:]], 1, "not a readable safetensors file"),
+        (["info", str(model)], 0, "warning: "),
+    ]
+
+
+def test_each_bad_case_through_the_command_is_one_line_on_stderr_with_its_exit_status(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(os.path.dirname(__file__)), "src")}
+    cases = cli_cases(tmp_path)
+    runs = [subprocess.Popen([sys.executable, "-m", "chainrule.cli", *arguments], env=env, cwd=tmp_path,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for arguments, _, _ in cases]
+    for (arguments, status, fragment), run in zip(cases, runs):
+        _, err = run.communicate(timeout=120)
+        assert (run.returncode, err.count("\n")) == (status, 1), (arguments, err)
+        assert err.startswith("chainrule") and fragment in err and "\x1b" not in err, (arguments, err)
+
+
+def test_a_csv_first_row_with_a_byte_order_mark_is_data(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeff1,2,0\n3,4,1\n".encode("utf-8"))
+    assert read_csv_rows(path) == [[1.0, 2.0, 0.0], [3.0, 4.0, 1.0]]
+
+
+def test_a_csv_header_is_skipped_only_when_no_field_is_a_number_or_empty(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("a,b,label\n1,2,0\n")
+    assert read_csv_rows(path) == [[1.0, 2.0, 0.0]]
