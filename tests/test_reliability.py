@@ -202,10 +202,10 @@ def test_a_bad_header_field_is_named(edit, field):
 
 def test_a_negative_optimizer_iteration_count_is_refused():
     header, body = split(saved_bytes())
-    settings = json.loads(header["__metadata__"]["compile"])
-    settings["optimizer"]["config"]["iterations"] = -3
-    header["__metadata__"]["compile"] = json.dumps(settings)
-    assert "compile.optimizer.config.iterations: expected a number >= 0" in refusal(join(header, body))
+    begin, end = header["optimizer/iterations"]["data_offsets"]
+    body = body[:begin] + np.int64(-3).tobytes() + body[end:]
+    assert "header['optimizer/iterations']: expected a non-negative int scalar, got int64 of shape (): -3" in \
+        refusal(join(header, body))
 
 
 def test_two_thousand_layers_load_in_linear_time():

@@ -414,6 +414,11 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
         settings = _parse_json(metadata["compile"], path, "compile")
         check_compile_settings(settings, path)
     weights = _weights_of(tensors, len(record["weight_names"]), path, "model.weight_names")
+    iterations = tensors.get("optimizer/iterations")
+    if iterations is not None and not (iterations.shape == () and iterations.dtype.kind in "iu" and iterations >= 0):
+        raise ModelFileError(path, "header['optimizer/iterations']", f"expected a non-negative int scalar, got "
+                                                                     f"{iterations.dtype} of shape {iterations.shape}: "
+                                                                     f"{_short(iterations.tolist())}")
     try:
         with initializers.element_budget(2 * sum(w.size for w in weights) + BUILD_SLACK):
             model = layer_base.get_layer_class(record["class_name"]).from_config(record["config"])
@@ -487,17 +492,17 @@ def check_model_record(record, path):
 
 def check_compile_settings(settings, path):
     """Check a model file's compile section: an optimizer {class_name, config} with a finite,
-    non-negative learning rate, a loss (null only for a model trained on ``add_loss`` alone) and metrics."""
+    non-negative learning rate, a loss (null only for a model trained on ``add_loss`` alone) and
+    metrics. (The iteration count, a tensor, is checked by ``model_from_bytes``.)"""
     _require(settings, ("optimizer", "loss", "metrics"), path, "compile")
     _require(settings["optimizer"], ("class_name", "config"), path, "compile.optimizer")
     _expect_str(settings["optimizer"]["class_name"], path, "compile.optimizer.class_name")
     config = settings["optimizer"]["config"]
     if not isinstance(config, dict):
         raise ModelFileError(path, "compile.optimizer.config", f"expected an object, got {_kind(config)}")
-    for key in ("learning_rate", "iterations"):
-        value = config.get(key)
-        if isinstance(value, (int, float)) and (isinstance(value, bool) or value < 0):
-            raise ModelFileError(path, f"compile.optimizer.config.{key}", f"expected a number >= 0, got {value!r}")
+    rate = config.get("learning_rate")
+    if isinstance(rate, (int, float)) and (isinstance(rate, bool) or rate < 0):
+        raise ModelFileError(path, "compile.optimizer.config.learning_rate", f"expected a number >= 0, got {rate!r}")
     if not isinstance(settings["metrics"], list):
         raise ModelFileError(path, "compile.metrics", f"expected a list, got {_kind(settings['metrics'])}")
 
