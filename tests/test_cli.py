@@ -60,10 +60,10 @@ def test_predict_ignores_a_label_column_and_writes_output(trained, tmp_path):
     assert len(output.read_text().split()) == 5
 
 
-def test_predict_wrong_column_count_exits_2(trained, tmp_path, capsys):
+def test_predict_wrong_column_count_exits_1(trained, tmp_path, capsys):
     csv = tmp_path / "narrow.csv"
     np.savetxt(csv, np.zeros((3, 10)), delimiter=",")
-    assert cli.main(["predict", str(trained[1] / "model.safetensors"), str(csv)]) == 2
+    assert cli.main(["predict", str(trained[1] / "model.safetensors"), str(csv)]) == 1
     assert "expected 64 feature columns" in capsys.readouterr().err
 
 
@@ -107,22 +107,22 @@ def test_missing_csv_file_exits_2_without_traceback(tmp_path, capsys):
     assert err.startswith("chainrule train: error:") and "Traceback" not in err
 
 
-def test_info_on_a_file_that_is_not_a_model_exits_2(tmp_path, capsys):
+def test_info_on_a_file_that_is_not_a_model_exits_1(tmp_path, capsys):
     path = tmp_path / "not_a_model.safetensors"
     path.write_bytes(b"hello")
-    assert cli.main(["info", str(path)]) == 2
+    assert cli.main(["info", str(path)]) == 1
     assert capsys.readouterr().err.startswith("chainrule info: error:")
 
 
-def test_csv_with_fractional_labels_exits_2(tmp_path, capsys):
+def test_csv_with_fractional_labels_exits_1(tmp_path, capsys):
     csv = tmp_path / "fractional.csv"
     csv.write_text("1,2,0.5\n3,4,1\n5,6,0\n")
-    assert cli.main(["train", "--dataset", f"csv:{csv}", "--out", str(tmp_path)]) == 2
+    assert cli.main(["train", "--dataset", f"csv:{csv}", "--out", str(tmp_path)]) == 1
     assert "expected the last column to hold int class labels >= 0" in capsys.readouterr().err
 
 
 def test_csv_with_a_ragged_row_names_the_line(tmp_path, capsys):
     csv = tmp_path / "ragged.csv"
     csv.write_text("a,b,label\n1,2,0\n3,1\n")
-    assert cli.main(["train", "--dataset", f"csv:{csv}", "--out", str(tmp_path)]) == 2
+    assert cli.main(["train", "--dataset", f"csv:{csv}", "--out", str(tmp_path)]) == 1
     assert "line 3: expected 3 finite numbers" in capsys.readouterr().err

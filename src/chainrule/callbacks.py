@@ -222,8 +222,8 @@ class EarlyStopping(Callback):
         self.baseline, self.restore_best_weights, self.start_from_epoch = baseline, restore_best_weights, start_from_epoch
 
     def _improves(self, current, reference):
-        if reference is None:
-            return True
+        """current < reference - min_delta (mode 'min') or > reference + min_delta: False when
+        current is NaN, so a NaN never becomes ``best``."""
         if self.mode == "min":
             return current < reference - self.min_delta
         return current > reference + self.min_delta
@@ -231,7 +231,7 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = self.baseline
+        self.best = self.baseline if self.baseline is not None else math.inf if self.mode == "min" else -math.inf
         self.best_epoch = 0
         self.best_weights = None
 

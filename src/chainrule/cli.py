@@ -7,10 +7,12 @@
 
 Each subcommand is added by one function in ``SUBCOMMANDS`` that registers its
 parser and sets ``run``; a new subcommand is one more function in that list.
-Bad arguments or input files print one line on stderr and exit with status 2.
+Every error is one line on stderr, never a traceback: exit status 2 for a bad argument (a bad
+option, a missing file, an unusable --out), 1 for bad data (a CSV row, a label, a model file).
 """
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,8 +20,10 @@ from pathlib import Path
 from . import activations, optimizers
 from .explain.command import add_explain_command
 from .explain.plots import plot_history
+from .saving import printable
 
 EXIT_USAGE = 2
+EXIT_DATA = 1
 DATASET_NAMES = ("digits", "xor", "moons", "csv:PATH")
 
 # Settings that suit each dataset, used where the command line leaves one out.
@@ -46,7 +50,7 @@ def hidden_argument(text):
         units = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         units = None
-    if units is None or any(n <= 0 for n in units):
+    if not units or any(n <= 0 for n in units):
         raise argparse.ArgumentTypeError(f"expected comma-separated positive ints such as 64,32, got {text!r}")
     return units
 
@@ -100,17 +104,53 @@ def add_train_command(subparsers):
     parser.add_argument("--epochs", type=int_at_least(1))
     parser.add_argument("--batch-size", type=int_at_least(1))
     parser.add_argument("--seed", type=int_at_least(0), default=0)
+    parser.add_argument("--classes", type=int_at_least(2),
+                        help="number of classes (default: the largest label + 1, at most the number of rows)")
     parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder (default runs/latest)")
     parser.set_defaults(run=run_train)
 
 
+class UsageError(ValueError):
+    """A command-line argument that parsed but cannot be used (exit status 2)."""
+
+
+def writable_folder(path):
+    """Create the folder ``path`` (for --out) now, before any work, or raise UsageError."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"argument --out: {str(path)!r} exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(f"argument --out: cannot create {str(path)!r}: {error.strerror or error}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise UsageError(f"argument --out: {str(path)!r} is not writable")
+
+
+def class_count(labels, rows, classes=None):
+    """The number of classes of int ``labels`` >= 0: ``classes`` when given (every label below it),
+    else the largest label + 1, which may not exceed the ``rows`` of data; at least two must occur."""
+    largest = int(labels.max())
+    if classes is not None and largest >= classes:
+        raise ValueError(f"labels: expected labels in 0..{classes - 1} (--classes {classes}), got {largest}")
+    if classes is None and largest + 1 > rows:
+        raise ValueError(f"labels: the largest label is {largest}, more classes than the {rows} rows of data; "
+                         "give --classes to train on so many classes")
+    found = len(set(labels.tolist()))
+    if found < 2:
+        raise ValueError(f"labels: expected at least two classes, got only {labels[0]} in all {rows} rows")
+    return classes or largest + 1
+
+
 def run_train(args):
+    import numpy
+
     from . import datasets
     from .layers import Dense
     from .models import Sequential
     from .utils import set_random_seed
 
     name, path = args.dataset
+    writable_folder(args.out)
     settings = dict(TRAIN_DEFAULTS[name])
     settings["hidden"] = hidden_argument(settings["hidden"])
     settings.update({key: getattr(args, key) for key in settings if getattr(args, key) is not None})
@@ -118,7 +158,8 @@ def run_train(args):
     loaders = {"digits": datasets.load_digits, "xor": datasets.load_xor, "moons": datasets.load_moons,
                "csv": lambda: datasets.load_csv(path)}
     (x_train, y_train), (x_test, y_test) = loaders[name]()
-    classes = int(max(y_train.max(), y_test.max())) + 1
+    labels = numpy.concatenate([y_train, y_test])
+    classes = class_count(labels, len(labels), args.classes)
     print(f"dataset {name}: {len(x_train)} training and {len(x_test)} test samples, "
           f"{x_train.shape[1]} features, {classes} classes")
 
@@ -140,7 +181,6 @@ def run_train(args):
     test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {test_accuracy:.4f}  (test loss {test_loss:.4f}, trained in {seconds:.1f} s)")
 
-    args.out.mkdir(parents=True, exist_ok=True)
     model.save(str(args.out / "model.safetensors"))
     plot_history(history, args.out / "curves.png")
     metrics = {
@@ -208,12 +248,19 @@ def run_info(args):
     from .models import load_model
 
     model = load_model(str(args.model))
-    model.summary()
+    model.summary(print_fn=lambda text: print(printable(text)))
     print("config:")
     print(json.dumps(model.get_config(), indent=2))
     metrics_path = args.model.parent / "metrics.json"
     if metrics_path.exists():
-        metrics = json.loads(metrics_path.read_text())
+        try:
+            metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:   # ValueError: JSONDecodeError, UnicodeDecodeError
+            metrics = error
+        if not isinstance(metrics, dict):
+            say(f"chainrule info: warning: {metrics_path} is not a metrics object "
+                f"({metrics if isinstance(metrics, Exception) else type(metrics).__name__}); not shown")
+            return
         metrics.pop("history", None)
         print("metrics:")
         print(json.dumps(metrics, indent=2))
@@ -223,8 +270,16 @@ def run_info(args):
 SUBCOMMANDS = [add_train_command, add_predict_command, add_info_command, add_explain_command]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (pointing to --help) and exit status 2."""
+
+    def error(self, message):
+        say(f"{self.prog}: error: {message} (see {self.prog} --help)")
+        sys.exit(EXIT_USAGE)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="chainrule", description="Backpropagation on NumPy: train, inspect, explain.")
+    parser = OneLineParser(prog="chainrule", description="Backpropagation on NumPy: train, inspect, explain.")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in SUBCOMMANDS:
         add_command(subparsers)
@@ -232,15 +287,32 @@ def build_parser():
 
 
 def main(argv=None):
-    """Run the command line; return the exit status (0, or 2 for bad arguments or input)."""
+    """Run the command line; return the exit status: 0, 2 for a bad argument, 1 for bad data."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         status = args.run(args)
+    except (UsageError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as error:
+        return report(args.command, error, EXIT_USAGE)
     except (ValueError, TypeError, OSError) as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        # explain's option checks raise ValueError("--model needs ..."): a message naming an option is usage
+        return report(args.command, error, EXIT_USAGE if str(error).startswith("--") else EXIT_DATA)
+    except KeyboardInterrupt:
+        return report(args.command, "interrupted", 130)
+    except Exception as error:   # noqa: BLE001 - a bug, still reported on one line
+        return report(args.command, f"unexpected {type(error).__name__} (a bug; please report it): {error}", EXIT_DATA)
     return status or 0
+
+
+def report(command, error, status):
+    """Print ``error`` as one line on stderr; return ``status``."""
+    say(f"chainrule {command}: error: {error}")
+    return status
+
+
+def say(text):
+    """Print ``text`` on stderr as one line, text read from files escaped."""
+    print(printable(text).replace("\n", " "), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -108,13 +108,18 @@ def load_csv(path, test_fraction=0.2, seed=0):
 
 
 def read_csv_rows(path):
-    """The rows of a CSV file of numbers as lists of floats (a non-numeric first row is a
-    header and skipped); a ValueError names the line of a bad or ragged row."""
+    """The rows of a CSV file of numbers as lists of floats; a ValueError names the line of a
+    bad or ragged row. The first row is a header, and skipped, only when none of its fields is
+    empty or a number: a first row holding NaN, Inf or an empty field is data, and refused. A
+    UTF-8 byte-order mark is not part of the first field."""
     import csv
 
-    with open(path, newline="") as file:
-        lines = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]
-    if lines and not _is_numeric(lines[0][1]):
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        try:
+            lines = [(number, row) for number, row in enumerate(csv.reader(file), start=1) if row]
+        except (csv.Error, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: expected a UTF-8 CSV file, got {type(error).__name__}: {error}") from None
+    if lines and _is_header(lines[0][1]):
         lines = lines[1:]
     if not lines:
         raise ValueError(f"{path}: expected rows of numbers, got no data rows")
@@ -127,11 +132,20 @@ def read_csv_rows(path):
     return rows
 
 
-def _is_numeric(row):
+def _is_header(row):
+    return all(field.strip() and not _parses_as_float(field) for field in row)
+
+
+def _parses_as_float(field):
     try:
-        return all(numpy.isfinite(float(field)) for field in row)
+        float(field)
     except ValueError:
         return False
+    return True
+
+
+def _is_numeric(row):
+    return all(_parses_as_float(field) and numpy.isfinite(float(field)) for field in row)
 
 
 def _stratified_split(x, y, seed, test_fraction=DIGITS_TEST_FRACTION):

@@ -8,7 +8,7 @@ maps its inputs' tangents to its output's tangent,
     tangent(output) = J_op @ tangent(inputs).
 """
 from .backend import xp
-from .tensor import Tensor, _Mode, as_array
+from .tensor import Tensor, _switch, as_array
 
 
 def jvp(fn, primals, tangents):
@@ -32,11 +32,8 @@ def jvp(fn, primals, tangents):
         if tangent.shape != x.shape:
             raise ValueError(f"jvp: tangent {i} must have its primal's shape {x.shape}, got {tangent.shape}")
         carried[id(x)] = (x, tangent)
-    previous, _Mode.tangents = _Mode.tangents, carried
-    try:
+    with _switch("tangents", carried):
         outputs = fn(*inputs)
-    finally:
-        _Mode.tangents = previous
     if isinstance(outputs, (tuple, list)):
         return tuple(outputs), tuple(_tangent_of(out, carried) for out in outputs)
     return outputs, _tangent_of(outputs, carried)

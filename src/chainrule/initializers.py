@@ -3,10 +3,41 @@
 fan_in and fan_out of a kernel of shape (..., in, out) are in * r and out * r,
 r the receptive field (the product of the leading axes; 1 for a Dense kernel).
 """
+import contextlib
+import contextvars
 import math
 
 from .backend import xp
 from .utils import rng
+
+_budget = contextvars.ContextVar("initializer_budget", default=None)
+
+
+class BudgetExceededError(ValueError):
+    """Initializers were asked for more entries than ``element_budget`` allows."""
+
+
+@contextlib.contextmanager
+def element_budget(entries):
+    """Context in which initializers draw at most ``entries`` array entries in all: the call that
+    would pass it raises :class:`BudgetExceededError` before its array is made. Loading a model
+    file builds its layers in this context with a budget of twice the entries of the file's weight
+    tensors (a layer may also draw constants that are not weights), so a config cannot make the
+    build allocate much more than the file itself holds. (An initializer that is a plain
+    function, or a subclass overriding ``__call__``, is not counted.)"""
+    token = _budget.set([int(entries)])
+    try:
+        yield
+    finally:
+        _budget.reset(token)
+
+
+def _spend(budget, shape):
+    entries = math.prod(int(d) for d in shape)
+    if entries > budget[0]:
+        raise BudgetExceededError(f"builds a weight of shape {tuple(int(d) for d in shape)}, more entries than "
+                                  "are left of twice the file's weight tensors")
+    budget[0] -= entries
 
 
 def _fans(shape):
@@ -18,7 +49,15 @@ def _fans(shape):
 
 
 class Initializer:
+    """``initializer(shape, dtype)`` is an array of ``shape``: a subclass defines ``draw``."""
+
     def __call__(self, shape, dtype="float32"):
+        budget = _budget.get()
+        if budget is not None:
+            _spend(budget, shape)
+        return self.draw(shape, dtype)
+
+    def draw(self, shape, dtype="float32"):
         raise NotImplementedError
 
     def get_config(self):
@@ -26,12 +65,12 @@ class Initializer:
 
 
 class Zeros(Initializer):
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return xp.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return xp.ones(shape, dtype=dtype)
 
 
@@ -39,7 +78,7 @@ class Constant(Initializer):
     def __init__(self, value=0.0):
         self.value = float(value)
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return xp.full(shape, self.value, dtype=dtype)
 
     def get_config(self):
@@ -54,7 +93,7 @@ class RandomUniform(Initializer):
             raise ValueError(f"RandomUniform: expected minval < maxval, got minval={minval!r}, maxval={maxval!r}")
         self.minval, self.maxval = float(minval), float(maxval)
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return rng().uniform(self.minval, self.maxval, size=shape).astype(dtype)
 
     def get_config(self):
@@ -69,7 +108,7 @@ class RandomNormal(Initializer):
             raise ValueError(f"RandomNormal: expected stddev > 0, got {stddev!r}")
         self.mean, self.stddev = float(mean), float(stddev)
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         return rng().normal(self.mean, self.stddev, size=shape).astype(dtype)
 
     def get_config(self):
@@ -82,7 +121,7 @@ class _VarianceScaling(Initializer):
 
     scale, mode, distribution = 1.0, "fan_in", "normal"
 
-    def __call__(self, shape, dtype="float32"):
+    def draw(self, shape, dtype="float32"):
         fan_in, fan_out = _fans(tuple(shape))
         fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
         variance = self.scale / max(fan, 1)

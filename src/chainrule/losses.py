@@ -8,7 +8,6 @@ output delta is exactly dL/dz = (o - y) / n. ``fuses(y_pred)`` is that decision,
 made in this one place (explain asks it too).
 """
 import inspect
-import math
 import re
 
 from . import functional as F
@@ -67,11 +66,14 @@ class Loss:
 
     def prepare_targets(self, y, output_shape):
         """``y`` as this loss reads it for outputs of per-sample shape ``output_shape``:
-        float targets of that shape. Raises ValueError naming ``y`` otherwise."""
+        float targets of that shape. As Keras does, a trailing axis of 1 may be added or
+        dropped ((n,) targets for (n, 1) outputs); any other shape is a ValueError naming ``y``,
+        never a silent reshape."""
         y = y.astype(get_default_dtype(), copy=False)
-        if y.shape[1:] == tuple(output_shape):
+        output_shape = tuple(output_shape)
+        if y.shape[1:] == output_shape:
             return y
-        if y.ndim >= 1 and math.prod(y.shape[1:]) == math.prod(output_shape):
+        if y.ndim >= 1 and (y.shape[1:] + (1,) == output_shape or y.shape[1:] == output_shape + (1,)):
             return y.reshape((len(y), *output_shape))
         raise ValueError(f"y: {self.name} expects targets of shape (n, {', '.join(map(str, output_shape))}) "
                          f"to match the model's output, got shape {y.shape}")

@@ -10,7 +10,9 @@ topological order, computing each node's adjoint dL/dnode exactly once:
 
 Shared subexpressions receive the sum of the adjoints of every path.
 """
+import collections
 import contextlib
+import contextvars
 import numbers
 
 from .backend import xp, ndarray
@@ -18,13 +20,33 @@ from .backend import xp, ndarray
 _FORBIDDEN_KINDS = {"O": "object", "U": "string", "S": "bytes", "c": "complex", "V": "void", "M": "datetime", "m": "timedelta"}
 
 
-class _Mode:
-    """Process-wide switches: gradient recording, anomaly detection, default dtype, forward mode."""
+class _Mode(collections.namedtuple("_Mode", "grad_enabled anomaly default_dtype tangents")):
+    """The switches ops read: gradient recording, anomaly detection, default dtype and the
+    forward-mode tangents ({id(tensor): (tensor, tangent)} while chainrule.jvp runs).
 
-    grad_enabled = True
-    anomaly = False
-    default_dtype = xp.dtype("float32")
-    tangents = None  # forward mode: {id(tensor): (tensor, tangent)} while chainrule.jvp runs
+    They live in a ContextVar, so each thread (and each asyncio task) has its own, as
+    PyTorch's grad mode is per thread: ``no_grad`` in one thread leaves recording on in
+    the others. A new thread starts from the defaults (recording on, no anomaly checks,
+    float32), whatever the thread that started it had set. A value is never changed in
+    place: a switch sets a new one, so the hot path reads all four with one ``get()``.
+    """
+
+    __slots__ = ()
+
+
+_mode = contextvars.ContextVar("chainrule_mode", default=_Mode(True, False, xp.dtype("float32"), None))
+
+
+@contextlib.contextmanager
+def _switch(field, value):
+    """Context in which this thread's ``field`` is ``value``; the previous value of that field
+    alone is put back after (other switches changed inside stay changed)."""
+    previous = getattr(_mode.get(), field)
+    _mode.set(_mode.get()._replace(**{field: value}))
+    try:
+        yield
+    finally:
+        _mode.set(_mode.get()._replace(**{field: previous}))
 
 
 class AnomalyError(FloatingPointError):
@@ -32,26 +54,27 @@ class AnomalyError(FloatingPointError):
 
 
 def set_default_dtype(dtype):
-    """Set the float dtype that Python scalars and lists become (float32 at start)."""
+    """Set the float dtype that Python scalars and lists become in this thread (float32 at start)."""
+    _mode.set(_mode.get()._replace(default_dtype=_float_dtype(dtype)))
+
+
+def _float_dtype(dtype):
     dtype = xp.dtype(dtype)
     if dtype.kind != "f":
         raise TypeError(f"set_default_dtype: expected a floating dtype (float32 or float64), got {dtype}")
-    _Mode.default_dtype = dtype
+    return dtype
 
 
 def get_default_dtype():
-    return _Mode.default_dtype
+    """This thread's default float dtype."""
+    return _mode.get().default_dtype
 
 
 @contextlib.contextmanager
 def default_dtype(dtype):
     """Context in which Python scalars, lists and new arrays take ``dtype`` (the previous default after)."""
-    previous = get_default_dtype()
-    set_default_dtype(dtype)
-    try:
+    with _switch("default_dtype", _float_dtype(dtype)):
         yield
-    finally:
-        set_default_dtype(previous)
 
 
 @contextlib.contextmanager
@@ -71,41 +94,30 @@ def float64(tensors):
 
 
 def is_grad_enabled():
-    return _Mode.grad_enabled
+    """Whether ops record in this thread."""
+    return _mode.get().grad_enabled
 
 
 @contextlib.contextmanager
 def no_grad():
     """Context (and decorator) in which ops are not recorded: outputs never require grad."""
-    previous = _Mode.grad_enabled
-    _Mode.grad_enabled = False
-    try:
+    with _switch("grad_enabled", False):
         yield
-    finally:
-        _Mode.grad_enabled = previous
 
 
 @contextlib.contextmanager
 def enable_grad():
     """Context that turns recording back on inside a ``no_grad`` block."""
-    previous = _Mode.grad_enabled
-    _Mode.grad_enabled = True
-    try:
+    with _switch("grad_enabled", True):
         yield
-    finally:
-        _Mode.grad_enabled = previous
 
 
 @contextlib.contextmanager
 def detect_anomaly():
     """Context that raises :class:`AnomalyError` at the first op whose forward
     output or backward gradient holds NaN or Inf, naming the op."""
-    previous = _Mode.anomaly
-    _Mode.anomaly = True
-    try:
+    with _switch("anomaly", True):
         yield
-    finally:
-        _Mode.anomaly = previous
 
 
 def _check_finite(array, op_name, phase):
@@ -124,7 +136,7 @@ def as_array(data, dtype=None, name="data"):
     elif isinstance(data, (numbers.Number, list, tuple)) and not isinstance(data, xp.generic):
         array = xp.asarray(data)
         if array.dtype.kind in "biuf":
-            array = array.astype(_Mode.default_dtype if array.dtype.kind != "b" else array.dtype)
+            array = array.astype(_mode.get().default_dtype if array.dtype.kind != "b" else array.dtype)
     else:
         array = xp.asarray(data)
     kind = array.dtype.kind
@@ -301,7 +313,7 @@ class Tensor:
         consumers = _count_consumers(self)
         adjoints = {self: seed}  # tensor -> dL/dtensor so far; what is left at the end belongs to leaves
         summed = set()  # tensors whose adjoint array this sweep allocated, so it may add into it in place
-        anomaly = _Mode.anomaly
+        anomaly = _mode.get().anomaly
         ready = [self]
         while ready:
             node = ready.pop()
@@ -497,6 +509,7 @@ def _count_consumers(root):
 
 
 _new_object = object.__new__
+_get_mode = _mode.get
 
 
 class Function:
@@ -516,7 +529,8 @@ class Function:
     def apply(cls, *tensors, **params):
         ctx = cls()
         record = False
-        if _Mode.grad_enabled:
+        mode = _get_mode()
+        if mode.grad_enabled:
             needs = tuple([t._requires_grad for t in tensors])
             if True in needs:
                 record = True
@@ -525,7 +539,7 @@ class Function:
         out = ctx.forward(*[t.data for t in tensors], **params)
         if type(out) is not ndarray:
             out = xp.asarray(out)
-        if _Mode.anomaly:
+        if mode.anomaly:
             _check_finite(out, cls.__name__, "forward")
         result = _new_object(Tensor)  # Tensor._result, inlined: this is the hot path
         result.data = out
@@ -533,8 +547,8 @@ class Function:
         result._requires_grad = record
         result._ctx = ctx if record else None
         result._retains_grad = False
-        if _Mode.tangents is not None:
-            _push_tangent(ctx, tensors, result, _Mode.tangents)
+        if mode.tangents is not None:
+            _push_tangent(ctx, tensors, result, mode.tangents)
         return result
 
     def forward(self, *arrays, **params):

@@ -15,7 +15,12 @@ def set_random_seed(seed):
 
 
 def rng():
-    """The generator every random draw in chainrule uses."""
+    """The generator every random draw in chainrule uses.
+
+    It is one generator shared by all threads (unlike grad mode, which is per thread):
+    NumPy's Generator holds a lock, so draws from several threads (dropout while
+    predicting with ``training=True``) never crash or corrupt it, but they interleave,
+    so ``set_random_seed`` makes a run reproducible only when one thread draws."""
     return _generator[0]
 
 

@@ -10,16 +10,32 @@ from ..tensor import Tensor, as_array, get_default_dtype
 
 def as_samples(x, name="x"):
     """``x`` as a finite float array of the default dtype with at least one sample (a 1-D ``x``: one feature each)."""
-    x = as_array(x.data if isinstance(x, Tensor) else x, name=name)
-    if x.ndim == 0 or len(x) == 0:
+    x = _array(x, name)
+    if x.ndim == 0:
+        raise ValueError(f"{name}: expected an array of samples (one per row), got the scalar {x.item()!r}")
+    if len(x) == 0:
         raise ValueError(f"{name}: expected at least one sample, got an empty array of shape {x.shape}")
-    x = x.astype(get_default_dtype(), copy=False)
-    if x.ndim == 1:
-        x = x.reshape(-1, 1)
-    if not xp.isfinite(x).all():
-        raise ValueError(f"{name}: expected finite values, got NaN or Inf (first in sample "
-                         f"{int(xp.argwhere(~xp.isfinite(x))[0][0])})")
-    return x
+    x = _finite(x, name)
+    return x.reshape(-1, 1) if x.ndim == 1 else x
+
+
+def _array(value, name):
+    """``value`` as an array; ragged nested lists are a ValueError naming ``name``."""
+    try:
+        return as_array(value.data if isinstance(value, Tensor) else value, name=name)
+    except ValueError as error:
+        raise ValueError(f"{name}: expected numbers in a rectangular array (nested lists of equal lengths), "
+                         f"got a {type(value).__name__} NumPy cannot make one of ({error})") from None
+
+
+def _finite(array, name):
+    """``array`` cast to the default float dtype, checked finite after the cast (1e300 is inf in float32)."""
+    with xp.errstate(over="ignore"):
+        array = array.astype(get_default_dtype(), copy=False)
+    if not xp.isfinite(array).all():
+        raise ValueError(f"{name}: expected finite values in {array.dtype}, got NaN or Inf (first in sample "
+                         f"{int(xp.argwhere(~xp.isfinite(array))[0][0])})")
+    return array
 
 
 def check_sample_shape(x, input_shape, name="x"):
@@ -30,14 +46,12 @@ def check_sample_shape(x, input_shape, name="x"):
 
 
 def as_targets(y, count, name="y"):
-    """``y`` as an array of ``count`` targets, finite where it is float."""
-    y = as_array(y.data if isinstance(y, Tensor) else y, name=name)
+    """``y`` as an array of ``count`` targets; float targets in the default dtype, finite after the cast."""
+    y = _array(y, name)
     if y.ndim == 0 or len(y) != count:
         raise ValueError(f"x and y: expected the same number of samples, got {count} in x and "
                          f"{len(y) if y.ndim else 'a scalar'} in y")
-    if y.dtype.kind == "f" and not xp.isfinite(y).all():
-        raise ValueError(f"{name}: expected finite values, got NaN or Inf")
-    return y
+    return _finite(y, name) if y.dtype.kind == "f" else y
 
 
 def batch_size(value, n):
