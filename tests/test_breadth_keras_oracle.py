@@ -1,0 +1,147 @@
+"""The Keras-breadth names (losses, optimizers, schedules, activations, initializers, utils) against
+Keras 3 on the JAX backend: the same values from the same inputs, and for the losses the same
+gradients (jax.grad against chainrule's backward). Skipped when keras is not installed."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+os.environ["KERAS_BACKEND"] = "jax"
+keras = pytest.importorskip("keras", exc_type=ImportError)
+jax = pytest.importorskip("jax", exc_type=ImportError)
+jax.config.update("jax_enable_x64", True)
+
+import chainrule as cr  # noqa: E402
+from chainrule import Tensor, losses, optimizers  # noqa: E402
+from chainrule.optimizers import schedules  # noqa: E402
+
+pytestmark = pytest.mark.keras_oracle
+
+rng = np.random.default_rng(3)
+PROBS = rng.dirichlet(np.ones(4), size=5)
+TARGETS = np.eye(4)[rng.integers(0, 4, size=5)]
+SOFT = rng.dirichlet(np.ones(4), size=5)
+REAL = rng.standard_normal((5, 4))
+POSITIVE = rng.uniform(0.2, 3.0, (5, 4))
+SIGNS = np.where(rng.random((5, 4)) > 0.5, 1.0, -1.0)
+BINARY = (rng.random((5, 4)) > 0.5).astype(float)
+UNIT = rng.uniform(0.05, 0.95, (5, 4))
+
+# name: (chainrule loss, keras loss, y_true, y_pred)
+LOSSES = {
+    "kl_divergence": (losses.KLDivergence(), keras.losses.KLDivergence(), SOFT, PROBS),
+    "poisson": (losses.Poisson(), keras.losses.Poisson(), POSITIVE, POSITIVE[::-1]),
+    "cosine_similarity": (losses.CosineSimilarity(), keras.losses.CosineSimilarity(), REAL, REAL[::-1]),
+    "cosine_similarity_axis0": (losses.CosineSimilarity(axis=0), keras.losses.CosineSimilarity(axis=0), REAL, POSITIVE),
+    "log_cosh": (losses.LogCosh(), keras.losses.LogCosh(), REAL, REAL[::-1] * 3),
+    "msle": (losses.MeanSquaredLogarithmicError(), keras.losses.MeanSquaredLogarithmicError(), POSITIVE, POSITIVE[::-1]),
+    "mape": (losses.MeanAbsolutePercentageError(), keras.losses.MeanAbsolutePercentageError(), REAL, REAL[::-1] * 2),
+    "hinge_signs": (losses.Hinge(), keras.losses.Hinge(), SIGNS, REAL),
+    "hinge_binary": (losses.Hinge(), keras.losses.Hinge(), BINARY, REAL),
+    "squared_hinge": (losses.SquaredHinge(), keras.losses.SquaredHinge(), BINARY, REAL),
+    "categorical_hinge": (losses.CategoricalHinge(), keras.losses.CategoricalHinge(), TARGETS, REAL),
+    "binary_focal": (losses.BinaryFocalCrossentropy(), keras.losses.BinaryFocalCrossentropy(), BINARY, UNIT),
+    "binary_focal_balanced_logits_smoothing": (
+        losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.3, gamma=1.5, from_logits=True,
+                                       label_smoothing=0.1),
+        keras.losses.BinaryFocalCrossentropy(apply_class_balancing=True, alpha=0.3, gamma=1.5, from_logits=True,
+                                             label_smoothing=0.1), BINARY, REAL),
+    "categorical_focal": (losses.CategoricalFocalCrossentropy(), keras.losses.CategoricalFocalCrossentropy(),
+                          TARGETS, PROBS),
+    "categorical_focal_logits_smoothing": (
+        losses.CategoricalFocalCrossentropy(alpha=0.5, gamma=3.0, from_logits=True, label_smoothing=0.2),
+        keras.losses.CategoricalFocalCrossentropy(alpha=0.5, gamma=3.0, from_logits=True, label_smoothing=0.2),
+        TARGETS, REAL),
+    "dice": (losses.Dice(), keras.losses.Dice(), BINARY, UNIT),
+    "dice_axis": (losses.Dice(axis=1), keras.losses.Dice(axis=1), BINARY, UNIT),
+    "tversky": (losses.Tversky(alpha=0.7, beta=0.3), keras.losses.Tversky(alpha=0.7, beta=0.3), BINARY, UNIT),
+    "tversky_axis": (losses.Tversky(axis=-1), keras.losses.Tversky(axis=-1), BINARY, UNIT),
+    "hinge_sum": (losses.Hinge(reduction="sum"), keras.losses.Hinge(reduction="sum"), SIGNS, REAL),
+    "log_cosh_none": (losses.LogCosh(reduction="none"), keras.losses.LogCosh(reduction=None), REAL, REAL[::-1]),
+}
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_value_and_gradient_match_keras(name):
+    ours, theirs, y_true, y_pred = LOSSES[name]
+    p = Tensor(y_pred.copy(), requires_grad=True)
+    value = ours(y_true, p)
+    np.testing.assert_allclose(value.data, np.asarray(theirs(y_true, y_pred)), rtol=2e-5, atol=1e-6)
+    value.sum().backward()
+    expected = jax.grad(lambda x: theirs(y_true, x).sum())(y_pred)
+    np.testing.assert_allclose(p.grad, np.asarray(expected), rtol=2e-5, atol=1e-6)
+
+
+def test_loss_sample_weight_matches_keras():
+    weights = np.array([1.0, 0.0, 2.0, 0.5, 1.0])
+    for reduction in ("sum_over_batch_size", "sum", "mean_with_sample_weight", "none"):
+        ours = losses.SquaredHinge(reduction=reduction)(BINARY, REAL, sample_weight=weights)
+        theirs = keras.losses.SquaredHinge(reduction=reduction)(BINARY, REAL, sample_weight=weights)
+        np.testing.assert_allclose(ours.data, np.asarray(theirs), rtol=2e-5)
+
+
+def test_loss_functions_match_keras():
+    np.testing.assert_allclose(losses.kl_divergence(SOFT, PROBS).data, keras.losses.kl_divergence(SOFT, PROBS), rtol=2e-5)
+    np.testing.assert_allclose(losses.tversky(BINARY, UNIT, 0.2, 0.8, axis=1).data,
+                               keras.losses.tversky(BINARY, UNIT, 0.2, 0.8, axis=1), rtol=2e-5)
+
+
+# ----- optimizers: the same steps from the same start ---------------------------------------------
+START = [rng.standard_normal((3, 4)), rng.standard_normal(4)]
+STEPS = [[rng.standard_normal((3, 4)), rng.standard_normal(4)] for _ in range(4)]
+
+OPTIMIZERS = {
+    "nadam": dict(learning_rate=0.05),
+    "adamax": dict(learning_rate=0.05, beta_2=0.9),
+    "adadelta": dict(learning_rate=0.5, rho=0.9),
+    "ftrl": dict(learning_rate=0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.02,
+                 l2_shrinkage_regularization_strength=0.05, beta=0.1),
+    "lion": dict(learning_rate=0.01),
+    "lamb": dict(learning_rate=0.05),
+    "adafactor": dict(learning_rate=0.1),
+    "adam_weight_decay_ema": dict(learning_rate=0.05, weight_decay=0.1, use_ema=True, ema_momentum=0.5,
+                                  ema_overwrite_frequency=3),
+    "sgd_accumulation_scale": dict(learning_rate=0.1, momentum=0.9, gradient_accumulation_steps=2,
+                                   loss_scale_factor=4.0),
+    "rmsprop_clipnorm": dict(learning_rate=0.01, clipnorm=0.5),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_steps_match_keras(name):
+    kind, options = name.split("_")[0], OPTIMIZERS[name]
+    ours = optimizers.get({"name": kind, **options})
+    theirs = getattr(keras.optimizers, type(ours).__name__)(**options)
+    params = [Tensor(w.copy()) for w in START]
+    variables = [keras.Variable(w.copy(), dtype="float64") for w in START]
+    for grads in STEPS:
+        ours.apply([g.copy() for g in grads], params)
+        theirs.apply([jax.numpy.asarray(g) for g in grads], variables)
+    for param, variable in zip(params, variables):
+        np.testing.assert_allclose(param.data, np.asarray(variable.value), rtol=1e-6, atol=1e-9)
+    if ours.use_ema:
+        ours.finalize_variable_values(params)
+        theirs.finalize_variable_values(variables)
+        for param, variable in zip(params, variables):
+            np.testing.assert_allclose(param.data, np.asarray(variable.value), rtol=1e-6, atol=1e-9)
+
+
+# ----- schedules ------------------------------------------------------------------------------------
+SCHEDULES = [
+    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=10, end_learning_rate=0.01, power=2.0)),
+    ("PolynomialDecay", dict(initial_learning_rate=0.1, decay_steps=10, cycle=True)),
+    ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=5, decay_rate=0.5)),
+    ("InverseTimeDecay", dict(initial_learning_rate=0.1, decay_steps=5, decay_rate=0.5, staircase=True)),
+    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=4, t_mul=2.0, m_mul=0.8, alpha=0.1)),
+    ("CosineDecayRestarts", dict(initial_learning_rate=0.1, first_decay_steps=4, t_mul=1.0)),
+    ("CosineDecay", dict(initial_learning_rate=0.0, decay_steps=10, alpha=0.1, warmup_target=0.1, warmup_steps=5)),
+    ("CosineDecay", dict(initial_learning_rate=0.1, decay_steps=10)),
+]
+
+
+@pytest.mark.parametrize("name, config", SCHEDULES, ids=[f"{n}{i}" for i, (n, _) in enumerate(SCHEDULES)])
+def test_schedule_values_match_keras(name, config):
+    ours, theirs = getattr(schedules, name)(**config), getattr(keras.optimizers.schedules, name)(**config)
+    for step in (0, 1, 3, 4, 7, 12, 20, 33):
+        assert ours(step) == pytest.approx(float(theirs(step)), rel=1e-6, abs=1e-9), step
