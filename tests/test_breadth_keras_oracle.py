@@ -145,3 +145,26 @@ def test_schedule_values_match_keras(name, config):
     ours, theirs = getattr(schedules, name)(**config), getattr(keras.optimizers.schedules, name)(**config)
     for step in (0, 1, 3, 4, 7, 12, 20, 33):
         assert ours(step) == pytest.approx(float(theirs(step)), rel=1e-6, abs=1e-9), step
+
+
+# ----- activations: values and gradients ---------------------------------------------------------
+WIDE = np.linspace(-7.0, 7.0, 24).reshape(4, 6) + 0.01
+ACTIVATIONS = {"selu": {}, "relu6": {}, "log_softmax": {}, "hard_sigmoid": {}, "hard_silu": {}, "softsign": {},
+               "exponential": {}, "celu": {"alpha": 0.7}, "glu": {}, "glu_axis0": {"axis": 0},
+               "log_softmax_axis0": {"axis": 0}}
+# sparsemax is left out: Keras 3.15's JAX sparsemax sums the cumulative sums over the support where
+# the threshold needs the sum of the support, so its rows do not sum to 1 (sparsemax([0.1, 0.5, 0.2])
+# gives [0, 0.167, 0]); tests/test_activations_breadth.py checks chainrule's against the definition.
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activation_value_and_gradient_match_keras(name):
+    fn_name, options = name.split("_axis")[0], ACTIVATIONS[name]
+    x = Tensor(WIDE * 0.3, requires_grad=True)
+    ours = cr.activations.get(fn_name)(x, **options)
+    theirs = getattr(keras.activations, fn_name)
+    np.testing.assert_allclose(ours.data, np.asarray(theirs(WIDE * 0.3, **options)), rtol=1e-6, atol=1e-9)
+    cotangent = np.cos(np.arange(ours.size)).reshape(ours.shape)
+    ours.backward(cotangent)
+    expected = jax.grad(lambda v: (theirs(v, **options) * cotangent).sum())(WIDE * 0.3)
+    np.testing.assert_allclose(x.grad, np.asarray(expected), rtol=1e-6, atol=1e-9)
