@@ -168,3 +168,62 @@ def test_activation_value_and_gradient_match_keras(name):
     ours.backward(cotangent)
     expected = jax.grad(lambda v: (theirs(v, **options) * cotangent).sum())(WIDE * 0.3)
     np.testing.assert_allclose(x.grad, np.asarray(expected), rtol=1e-6, atol=1e-9)
+
+
+# ----- initializers: statistics, and the deterministic ones exactly --------------------------------
+RANDOM_INITIALIZERS = [
+    ("TruncatedNormal", dict(mean=0.5, stddev=0.2)), ("RandomNormal", dict(stddev=0.3)),
+    ("RandomUniform", dict(minval=-0.2, maxval=0.6)),
+    ("VarianceScaling", dict(scale=2.0, mode="fan_out", distribution="untruncated_normal")),
+    ("VarianceScaling", dict(scale=0.5, mode="fan_avg", distribution="uniform")),
+    ("VarianceScaling", dict()), ("GlorotNormal", {}), ("GlorotUniform", {}), ("HeNormal", {}), ("HeUniform", {}),
+    ("LecunNormal", {}), ("LecunUniform", {}),
+]
+
+
+@pytest.mark.parametrize("name, config", RANDOM_INITIALIZERS, ids=[f"{n}{i}" for i, (n, _) in enumerate(RANDOM_INITIALIZERS)])
+def test_random_initializer_statistics_match_keras(name, config):
+    shape = (3, 3, 40, 60)
+    ours = getattr(cr.initializers, name)(**config, seed=1)(shape, dtype="float64")
+    theirs = np.asarray(getattr(keras.initializers, name)(**config, seed=1)(shape, dtype="float64"))
+    assert ours.shape == theirs.shape
+    for statistic in (np.mean, np.std, lambda v: np.percentile(v, 2), lambda v: np.percentile(v, 98)):
+        assert statistic(ours) == pytest.approx(statistic(theirs), abs=0.03 * theirs.std() + 1e-3)
+
+
+@pytest.mark.parametrize("name, config, shape", [("Identity", dict(gain=2.0), (3, 5)), ("Constant", dict(value=0.3), (2, 4)),
+                                                 ("Zeros", {}, (3,)), ("Ones", {}, (2, 2))])
+def test_deterministic_initializer_matches_keras(name, config, shape):
+    np.testing.assert_array_equal(getattr(cr.initializers, name)(**config)(shape, dtype="float64"),
+                                  np.asarray(getattr(keras.initializers, name)(**config)(shape, dtype="float64")))
+
+
+@pytest.mark.parametrize("shape", [(6, 4), (4, 6), (2, 3, 5)])
+def test_orthogonal_matches_keras_in_shape_and_orthogonality(shape):
+    ours = cr.initializers.Orthogonal(gain=1.5, seed=0)(shape, dtype="float64").reshape(-1, shape[-1])
+    theirs = np.asarray(keras.initializers.Orthogonal(gain=1.5, seed=0)(shape, dtype="float64")).reshape(-1, shape[-1])
+    gram = (lambda m: m.T @ m) if shape[0] * (shape[1] if len(shape) > 2 else 1) >= shape[-1] else (lambda m: m @ m.T)
+    np.testing.assert_allclose(gram(ours), gram(theirs), atol=1e-9)
+
+
+# ----- utils -----------------------------------------------------------------------------------------
+def test_to_categorical_matches_keras():
+    for labels, classes in (([0, 2, 1, 2], None), (np.array([[1], [0], [3]]), 5), (np.array([[0, 1], [2, 0]]), 3)):
+        np.testing.assert_array_equal(cr.utils.to_categorical(labels, classes),
+                                      keras.utils.to_categorical(labels, classes))
+
+
+def test_normalize_matches_keras():
+    x = np.vstack([REAL, np.zeros((1, 4))])
+    for axis, order in ((-1, 2), (1, 1), (1, 3)):   # Keras 3.15's axis=0 expands the norm on the last axis
+        np.testing.assert_allclose(cr.utils.normalize(x, axis, order), keras.utils.normalize(x, axis, order))
+
+
+@pytest.mark.parametrize("options", [{}, dict(maxlen=3), dict(maxlen=3, padding="post", truncating="post", value=-1),
+                                     dict(dtype="float32", value=0.5), dict(truncating="post", maxlen=2)])
+def test_pad_sequences_matches_keras(options):
+    sequences = [[1, 2, 3, 4], [5], [], [6, 7]]
+    ours = cr.utils.pad_sequences(sequences, **options)
+    theirs = keras.utils.pad_sequences(sequences, **options)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_array_equal(ours, theirs)

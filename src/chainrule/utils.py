@@ -1,7 +1,13 @@
-"""Seeding: one random generator for initializers, dropout and shuffling."""
+"""keras.utils: seeding (one random generator for initializers, dropout and shuffling), PyDataset, and
+the array helpers, files, progress bar and model plot of the modules they live in."""
 import random
 
 from .backend import xp
+from .files import get_file
+from .plot_model import plot_model
+from .preprocessing import (normalize, pad_sequences, split_dataset, timeseries_dataset_from_array,
+                            to_categorical)
+from .progbar import Progbar
 
 _generator = [xp.random.default_rng()]
 
@@ -40,3 +46,6 @@ class PyDataset:
 
 
 Sequence = PyDataset
+
+__all__ = ["Progbar", "PyDataset", "Sequence", "get_file", "normalize", "pad_sequences", "plot_model", "rng",
+           "set_random_seed", "split_dataset", "timeseries_dataset_from_array", "to_categorical"]
