@@ -4,6 +4,7 @@ import math
 
 from .arguments import is_int, positive_int
 from .backend import xp
+from .pydataset import PyDataset
 
 
 def to_categorical(x, num_classes=None):
@@ -71,7 +72,6 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     """Sliding windows over ``data`` as a PyDataset of batches: window i is data[s_i + j * sampling_rate]
     for j < sequence_length, s_i = start_index + i * sequence_stride; its target is targets[s_i] (batches
     are (x, y), or x alone when ``targets`` is None). ``shuffle`` orders the windows by ``seed``."""
-    from .utils import PyDataset
     data = xp.asarray(data)
     sequence_length = positive_int(sequence_length, "sequence_length")
     sequence_stride = positive_int(sequence_stride, "sequence_stride")
