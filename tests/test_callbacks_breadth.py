@@ -9,29 +9,8 @@ import numpy as np
 import pytest
 
 from chainrule import callbacks, optimizers
-from chainrule.layers import Dense
-from chainrule.models import Sequential
-from chainrule.utils import set_random_seed
-
-X = np.linspace(-1, 1, 20, dtype=np.float32).reshape(-1, 1)
-Y = 3 * X + 1
-
-
-def linear_model(learning_rate=0.1):
-    set_random_seed(0)
-    model = Sequential([Dense(1, input_dim=1)])
-    model.compile(optimizers.SGD(learning_rate), "mse")
-    return model
-
-
-class Scripted(callbacks.Callback):
-    """Overwrites the epoch's 'loss' with scripted values (runs before the callback under test)."""
-
-    def __init__(self, values):
-        self.values = values
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs["loss"] = self.values[epoch]
+from test_callbacks import X, Y, linear_model
+from test_callbacks import FixedLosses as Scripted
 
 
 def test_reduce_lr_on_plateau_multiplies_the_rate_after_patience_then_cools_down():

@@ -1,7 +1,7 @@
 """Adadelta: steps scaled by the ratio of running RMS of past steps and of gradients."""
 from ..arguments import check_number
 from ..backend import xp
-from .base import Optimizer
+from .base import Optimizer, moving_average
 
 
 class Adadelta(Optimizer):
@@ -27,20 +27,16 @@ class Adadelta(Optimizer):
     def _update(self, w, g, slots, scratch, lr):
         grads, deltas = slots[0], slots[1]
         step, work = scratch
-        grads *= self.rho
         xp.multiply(g, g, out=work)
-        work *= 1.0 - self.rho
-        grads += work
+        moving_average(grads, work, self.rho, work)
         xp.add(deltas, self.epsilon, out=step)
         xp.sqrt(step, out=step)
         step *= g
         xp.add(grads, self.epsilon, out=work)
         xp.sqrt(work, out=work)
         step /= work                     # -d
-        deltas *= self.rho
         xp.multiply(step, step, out=work)
-        work *= 1.0 - self.rho
-        deltas += work
+        moving_average(deltas, work, self.rho, work)
         step *= lr
         w -= step
 

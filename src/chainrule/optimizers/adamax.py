@@ -1,7 +1,7 @@
 """Adamax: Adam with the infinity norm of past gradients in place of their root mean square."""
 from ..arguments import check_number
 from ..backend import xp
-from .base import Optimizer
+from .base import Optimizer, moving_average
 
 
 class Adamax(Optimizer):
@@ -28,9 +28,7 @@ class Adamax(Optimizer):
 
     def _update(self, w, g, slots, scratch, rate):
         m, u = slots[0], slots[1]
-        xp.subtract(g, m, out=scratch)
-        scratch *= 1.0 - self.beta_1
-        m += scratch
+        moving_average(m, g, self.beta_1, scratch)
         u *= self.beta_2
         xp.abs(g, out=scratch)
         xp.maximum(u, scratch, out=u)

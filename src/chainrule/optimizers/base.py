@@ -312,6 +312,14 @@ class Optimizer:
         return f"{type(self).__name__}({arguments})"
 
 
+def moving_average(average, value, decay, scratch):
+    """average <- decay * average + (1 - decay) * value, in place, as average += (1 - decay) * (value - average)
+    (Keras' form); ``value`` may be ``scratch`` itself."""
+    xp.subtract(value, average, out=scratch)
+    scratch *= 1.0 - decay
+    average += scratch
+
+
 def _norm(g):
     return math.sqrt(float(xp.vdot(g, g)))
 

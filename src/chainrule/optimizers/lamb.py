@@ -3,6 +3,7 @@ import math
 
 from ..arguments import check_number
 from ..backend import xp
+from .adam import update_moments
 from .base import Optimizer
 
 
@@ -32,13 +33,7 @@ class Lamb(Optimizer):
     def _update(self, w, g, slots, scratch, rate):
         lr, bias_1, bias_2 = rate
         m, v = slots[0], slots[1]
-        xp.subtract(g, m, out=scratch)
-        scratch *= 1.0 - self.beta_1
-        m += scratch
-        xp.multiply(g, g, out=scratch)
-        scratch -= v
-        scratch *= 1.0 - self.beta_2
-        v += scratch
+        update_moments(m, v, g, self.beta_1, self.beta_2, scratch)
         xp.divide(v, bias_2, out=scratch)
         xp.sqrt(scratch, out=scratch)
         scratch += self.epsilon

@@ -1,6 +1,7 @@
 """Nadam: Adam with Nesterov momentum and a momentum schedule."""
 from ..arguments import check_number
 from ..backend import xp
+from .adam import update_moments
 from .base import Optimizer
 
 
@@ -37,13 +38,7 @@ class Nadam(Optimizer):
         m, v = slots[0], slots[1]
         denominator, step = scratch
         m_rate, g_rate, bias_2 = rate
-        xp.subtract(g, m, out=step)
-        step *= 1.0 - self.beta_1
-        m += step
-        xp.multiply(g, g, out=step)
-        step -= v
-        step *= 1.0 - self.beta_2
-        v += step
+        update_moments(m, v, g, self.beta_1, self.beta_2, step)
         xp.divide(v, bias_2, out=denominator)
         xp.sqrt(denominator, out=denominator)
         denominator += self.epsilon
