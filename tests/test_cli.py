@@ -92,8 +92,8 @@ def test_unknown_dataset_exits_2_with_the_valid_names(capsys):
     assert "expected one of digits, xor, moons, csv:PATH, got 'mnist'" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argument, value", [("--hidden", "64,x"), ("--optimizer", "adamax"),
-                                             ("--activation", "relu6"), ("--epochs", "0"), ("--lr", "-1")])
+@pytest.mark.parametrize("argument, value", [("--hidden", "64,x"), ("--optimizer", "adamm"),
+                                             ("--activation", "relu7"), ("--epochs", "0"), ("--lr", "-1")])
 def test_bad_train_arguments_exit_2(argument, value, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["train", argument, value])

@@ -241,8 +241,8 @@ def test_get_returns_an_instance_unchanged():
 
 
 def test_get_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="adagrad, adam, adamw, rmsprop, sgd"):
-        optimizers.get("adamax")
+    with pytest.raises(ValueError, match="adadelta, adafactor, adagrad, adam, adamax, adamw, ftrl, lamb, lion, nadam, rmsprop, sgd"):
+        optimizers.get("adamm")
 
 
 @pytest.mark.parametrize("optimizer", [

@@ -2,10 +2,12 @@
 training, of each epoch and of each batch, with the running ``logs`` dict
 ('loss', the metric names and, at epoch end, their 'val_' forms)."""
 import csv
+import json
 import math
 import os
 import sys
 import time
+import warnings
 
 
 MODES = ("train", "test", "predict")
@@ -210,6 +212,27 @@ def _mode_for(monitor, mode):
     return mode
 
 
+def _worst(mode):
+    """The starting ``best`` of a monitor: +inf when lower is better, -inf when higher is."""
+    return math.inf if mode == "min" else -math.inf
+
+
+def _improves(mode, current, reference, min_delta=0.0):
+    """Whether ``current`` beats ``reference`` by more than ``min_delta``; NaN never does."""
+    if current is None or math.isnan(current):
+        return False
+    return current < reference - min_delta if mode == "min" else current > reference + min_delta
+
+
+def _monitored(callback, logs):
+    """The monitored value from ``logs``, or a ValueError naming the callback and listing the available logs."""
+    current = (logs or {}).get(callback.monitor)
+    if current is None:
+        raise ValueError(f"{type(callback).__name__}: monitor {callback.monitor!r} is not in the logs; "
+                         f"available: {', '.join(logs or {})}")
+    return float(current)
+
+
 class EarlyStopping(Callback):
     """Stops training when ``monitor`` has not improved by more than ``min_delta`` for
     ``patience`` epochs; with ``restore_best_weights`` the best epoch's weights are put back."""
@@ -221,28 +244,19 @@ class EarlyStopping(Callback):
         self.mode = _mode_for(monitor, mode)
         self.baseline, self.restore_best_weights, self.start_from_epoch = baseline, restore_best_weights, start_from_epoch
 
-    def _improves(self, current, reference):
-        """current < reference - min_delta (mode 'min') or > reference + min_delta: False when
-        current is NaN, so a NaN never becomes ``best``."""
-        if self.mode == "min":
-            return current < reference - self.min_delta
-        return current > reference + self.min_delta
-
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = self.baseline if self.baseline is not None else math.inf if self.mode == "min" else -math.inf
+        self.best = _worst(self.mode) if self.baseline is None else float(self.baseline)
         self.best_epoch = 0
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
-        current = (logs or {}).get(self.monitor)
-        if current is None:
-            raise ValueError(f"EarlyStopping: monitor {self.monitor!r} is not in the logs; available: {', '.join(logs or {})}")
+        current = _monitored(self, logs)
         if epoch < self.start_from_epoch:
             return
         self.wait += 1
-        if self._improves(current, self.best):
+        if _improves(self.mode, current, self.best, self.min_delta):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
@@ -256,31 +270,262 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Saves the model after each epoch to ``filepath`` (formatted with ``epoch`` and the
-    logs, e.g. 'model-{epoch:02d}-{val_loss:.3f}.safetensors'); with ``save_best_only``
-    only when ``monitor`` improves."""
+    """Saves the model (``model.save``; with ``save_weights_only``, ``model.save_weights``) to ``filepath``,
+    formatted with ``epoch`` (from 1), ``batch`` and the logs, e.g. 'model-{epoch:02d}-{val_loss:.3f}.safetensors':
+    after each epoch (``save_freq='epoch'``) or every ``save_freq`` training batches. With ``save_best_only``
+    only when ``monitor`` beats the best so far (starting from ``initial_value_threshold`` when given).
+    A non-finite monitored value is never saved and never becomes the best."""
 
     writes_files = True
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto"):
-        self.filepath, self.monitor, self.verbose, self.save_best_only = os.fspath(filepath), monitor, verbose, save_best_only
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
+                 mode="auto", save_freq="epoch", initial_value_threshold=None):
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and not isinstance(save_freq, bool)
+                                         and save_freq > 0):
+            raise ValueError(f"save_freq: expected 'epoch' or a positive int (batches), got {save_freq!r}")
+        self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only, self.save_freq = save_best_only, save_weights_only, save_freq
         self.mode = _mode_for(monitor, mode)
-        self.best = None
+        self.initial_value_threshold = initial_value_threshold
+        self.best = _worst(self.mode) if initial_value_threshold is None else float(initial_value_threshold)
+        self.epoch, self.batches_seen = 0, 0
+
+    def uses_batch_hooks(self, mode="train"):
+        return mode == "train" and self.save_freq != "epoch"
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches_seen += 1
+        if self.batches_seen % self.save_freq == 0:
+            self._save(self.epoch, batch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch, batch, logs):
+        current = logs.get(self.monitor)
         if self.save_best_only:
-            current = logs.get(self.monitor)
-            if current is None:
-                raise ValueError(f"ModelCheckpoint: monitor {self.monitor!r} is not in the logs; available: {', '.join(logs)}")
-            better = self.best is None or (current < self.best if self.mode == "min" else current > self.best)
-            if not better:
+            current = _monitored(self, logs)
+            if not (math.isfinite(current) and _improves(self.mode, current, self.best)):
                 return
             self.best = current
-        self.model.save(path)
+        elif current is not None and not math.isfinite(current):
+            return
+        path = self.filepath.format(epoch=epoch + 1, batch=None if batch is None else batch + 1, **logs)
+        (self.model.save_weights if self.save_weights_only else self.model.save)(path)
         if self.verbose:
-            print(f"Epoch {epoch + 1}: saved model to {path}")
+            print(f"Epoch {epoch + 1}: saved {'weights' if self.save_weights_only else 'model'} to {path}")
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiplies the optimizer's learning rate by ``factor`` (down to ``min_lr``) when ``monitor`` has not
+    improved by more than ``min_delta`` for ``patience`` epochs, then waits ``cooldown`` epochs before
+    counting again; logs the rate as 'learning_rate'. A NaN never becomes the best."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, **kwargs):
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau: unexpected arguments {sorted(kwargs)}")
+        if not 0 <= factor < 1:
+            raise ValueError(f"factor: expected a number in [0, 1) (the rate is multiplied by it), got {factor!r}")
+        self.monitor, self.factor, self.verbose = monitor, float(factor), verbose
+        self.patience, self.cooldown = int(patience), int(cooldown)
+        self.min_delta, self.min_lr = abs(float(min_delta)), float(min_lr)
+        self.mode = _mode_for(monitor, mode)
+        self.best, self.wait, self.cooldown_counter = _worst(self.mode), 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = _worst(self.mode), 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        rate = float(self.model.optimizer.learning_rate)
+        logs["learning_rate"] = rate
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: monitor {self.monitor!r} is not in the logs; available: "
+                          f"{', '.join(logs)}", stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if _improves(self.mode, float(current), self.best, self.min_delta):
+            self.best, self.wait = float(current), 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience and rate > self.min_lr:
+                new_rate = max(rate * self.factor, self.min_lr)
+                self.model.optimizer.learning_rate = new_rate
+                self.cooldown_counter, self.wait = self.cooldown, 0
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_rate:g}")
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_begin(logs)``, ``on_train_end(logs)``, ``on_train_batch_begin(batch, logs)``,
+    ``on_train_batch_end(batch, logs)``, and any other hook by its name as a keyword."""
+
+    HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_test_begin", "on_test_end",
+             "on_predict_begin", "on_predict_end", "on_train_batch_begin", "on_train_batch_end",
+             "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin", "on_predict_batch_end",
+             "on_batch_begin", "on_batch_end")
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        unknown = sorted(set(kwargs) - set(self.HOOKS))
+        if unknown:
+            raise ValueError(f"LambdaCallback: unknown hooks {unknown}; valid names: {', '.join(self.HOOKS)}")
+        given = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end, on_train_begin=on_train_begin,
+                     on_train_end=on_train_end, on_train_batch_begin=on_train_batch_begin,
+                     on_train_batch_end=on_train_batch_end, **kwargs)
+        self.hooks = {name: fn for name, fn in given.items() if fn is not None}
+        for name, fn in self.hooks.items():
+            if not callable(fn):
+                raise TypeError(f"{name}: expected a function, got {type(fn).__name__}")
+            setattr(self, name, fn)
+
+    def uses_batch_hooks(self, mode="train"):
+        names = {f"on_{mode}_batch_begin", f"on_{mode}_batch_end"}
+        if mode == "train":
+            names |= {"on_batch_begin", "on_batch_end"}
+        return bool(names & set(self.hooks))
+
+
+class BackupAndRestore(Callback):
+    """Keeps a backup of training in ``backup_dir`` (the model file ``model.safetensors``: weights and
+    optimizer state, and ``state.json``: the last completed epoch), written at each epoch's end (or every
+    ``save_freq`` batches); a fit that starts with a backup there restores the weights and the optimizer
+    state, and ``initial_epoch`` says the epoch to go on from. With ``delete_checkpoint`` the backup is
+    removed when training ends (an interrupted fit never reaches on_train_end, so its backup stays).
+    chainrule's ``fit`` reads its starting epoch before the callbacks run: pass
+    ``initial_epoch=backup.initial_epoch`` after ``backup.restore(model)`` to skip the completed epochs."""
+
+    writes_files = True
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True):
+        if not backup_dir:
+            raise ValueError("backup_dir: expected a directory path, got an empty value")
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and not isinstance(save_freq, bool)
+                                         and save_freq > 0):
+            raise ValueError(f"save_freq: expected 'epoch' or a positive int (batches), got {save_freq!r}")
+        self.backup_dir, self.save_freq, self.delete_checkpoint = os.fspath(backup_dir), save_freq, delete_checkpoint
+        self.model_path = os.path.join(self.backup_dir, "model.safetensors")
+        self.state_path = os.path.join(self.backup_dir, "state.json")
+        self.initial_epoch, self.epoch, self.batches_seen = 0, 0, 0
+
+    def uses_batch_hooks(self, mode="train"):
+        return mode == "train" and self.save_freq != "epoch"
+
+    def on_train_begin(self, logs=None):
+        self.restore(self.model)
+
+    def restore(self, model):
+        """Put the backup's weights and optimizer state into ``model`` and set ``initial_epoch`` (the epoch
+        after the last completed one); without a backup, ``initial_epoch`` is 0 and nothing changes."""
+        self.model = model
+        self.initial_epoch = 0
+        if not os.path.exists(self.state_path):
+            return self.initial_epoch
+        from .saving import load_model
+        with open(self.state_path) as file:
+            state = json.load(file)
+        saved = load_model(self.model_path)
+        self.model.set_weights(saved.get_weights())
+        if self.model.optimizer is not None and saved.optimizer is not None:
+            self.model.optimizer.set_variables(saved.optimizer.variables())
+        self.initial_epoch = int(state["epoch"]) + 1
+        return self.initial_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches_seen += 1
+        if self.batches_seen % self.save_freq == 0:
+            self._backup(self.epoch - 1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._backup(epoch)
+
+    def _backup(self, completed_epoch):
+        os.makedirs(self.backup_dir, exist_ok=True)
+        self.model.save(self.model_path)
+        temporary = self.state_path + ".tmp"
+        with open(temporary, "w") as file:
+            json.dump({"epoch": completed_epoch}, file)
+        os.replace(temporary, self.state_path)
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint:
+            for path in (self.model_path, self.state_path):
+                if os.path.exists(path):
+                    os.remove(path)
+
+
+class TensorBoard(Callback):
+    """Writes TensorBoard event files through tensorboardX (``pip install 'chainrule[tensorboard]'``):
+    under ``log_dir``/train and ``log_dir``/validation the scalars 'epoch_<log>' at each epoch's end (the
+    'val_' logs in validation, without the prefix), with ``update_freq`` 'batch' or an int N also
+    'batch_<log>' every N training batches, and every ``histogram_freq`` epochs a histogram of each weight.
+    ``write_graph`` and the profiling and embedding arguments are accepted for Keras code and write nothing."""
+
+    writes_files = True
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=False, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0, embeddings_freq=0,
+                 embeddings_metadata=None):
+        if update_freq not in ("epoch", "batch") and not (isinstance(update_freq, int) and update_freq > 0):
+            raise ValueError(f"update_freq: expected 'epoch', 'batch' or a positive int, got {update_freq!r}")
+        if not isinstance(histogram_freq, int) or histogram_freq < 0:
+            raise ValueError(f"histogram_freq: expected a non-negative int, got {histogram_freq!r}")
+        self.log_dir, self.histogram_freq, self.write_graph = os.fspath(log_dir), histogram_freq, write_graph
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self.writers, self.step = {}, 0
+
+    def uses_batch_hooks(self, mode="train"):
+        return mode == "train" and self.update_freq != "epoch"
+
+    def _writer(self, name):
+        if name not in self.writers:
+            try:
+                from tensorboardX import SummaryWriter
+            except ImportError:
+                raise ImportError("TensorBoard: writing event files needs tensorboardX: "
+                                  "pip install 'chainrule[tensorboard]'") from None
+            self.writers[name] = SummaryWriter(os.path.join(self.log_dir, name))
+        return self.writers[name]
+
+    def on_train_begin(self, logs=None):
+        self._writer("train")
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
+        if self.step % self.update_freq == 0:
+            for key, value in (logs or {}).items():
+                self._writer("train").add_scalar(f"batch_{key}", float(value), self.step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key, value in (logs or {}).items():
+            validation = key.startswith("val_")
+            self._writer("validation" if validation else "train").add_scalar(
+                f"epoch_{key.removeprefix('val_') if validation else key}", float(value), epoch)
+        if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
+            for layer in self.model.layers:
+                for index, weight in enumerate(layer.weights):
+                    name = getattr(weight, "name", None) or f"weight_{index}"
+                    self._writer("train").add_histogram(f"{layer.name}/{name}", weight.data, epoch)
+        for writer in self.writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self.writers.values():
+            writer.close()
+        self.writers = {}
 
 
 class LearningRateScheduler(Callback):

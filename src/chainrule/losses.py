@@ -8,19 +8,48 @@ output delta is exactly dL/dz = (o - y) / n. ``fuses(y_pred)`` is that decision,
 made in this one place (explain asks it too).
 """
 import inspect
+import math
 import re
 
 from . import functional as F
 from .backend import xp
 from .primitives.base import tensor_like
-from .tensor import get_default_dtype
+from .arguments import check_number
+from .tensor import Tensor, get_default_dtype
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a log, as in Keras
 
 
+REDUCTIONS = ("sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none")
+
+
+def check_reduction(reduction):
+    """``reduction`` as one of REDUCTIONS (None means 'none', as Keras), or a ValueError listing them."""
+    reduction = "none" if reduction is None else reduction
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction: expected one of {', '.join(map(repr, REDUCTIONS))} or None, got {reduction!r}")
+    return reduction
+
+
+def reduce(values, reduction, weights=None):
+    """The values l (already multiplied by the sample weights w) reduced as Keras does: 'none' l,
+    'sum' sum(l), 'sum_over_batch_size' and 'mean' sum(l) / size(l), 'mean_with_sample_weight'
+    sum(l) / sum(w)."""
+    if reduction == "none" or values.ndim == 0:
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        return total * (1.0 / float(weights.sum())) if weights.sum() else total * 0.0
+    return total * (1.0 / values.size) if values.size else total
+
+
 class Loss:
-    """L = mean over the batch of l(y_true, y_pred); with ``sample_weight`` w (one per sample, or per
-    time step), L = sum(w * l) / (number of values of l), Keras' 'sum_over_batch_size'."""
+    """L = reduction over the batch of l(y_true, y_pred); with ``sample_weight`` w (one per sample, or per
+    time step), the values are w * l before the reduction. ``reduction`` is Keras 3's: 'sum_over_batch_size'
+    (the default: sum(w * l) / number of values of l), 'sum', 'mean_with_sample_weight' (sum(w * l) / sum(w))
+    or 'none' (the values)."""
 
     logits_activation = None
     call_takes_reduction = True
@@ -30,20 +59,25 @@ class Loss:
         super().__init_subclass__(**kwargs)
         cls.call_takes_reduction = "reduction" in inspect.signature(cls.call).parameters
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.reduction = check_reduction(reduction)
+        self.dtype = dtype
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = tensor_like(y_pred)
-        if sample_weight is None:
+        if sample_weight is None and self.reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
             value = self.call(y_true, y_pred)
             return value.mean() if value.ndim else value    # a Keras-style call gives one value per sample
         values = self.values(y_true, y_pred)
+        if sample_weight is None:
+            return reduce(values, self.reduction)
         weights = xp.asarray(sample_weight, dtype=values.dtype)
         while weights.ndim > values.ndim and weights.shape[-1] == 1:    # (n, 1) weights for (n,) values
             weights = weights[..., 0]
-        weights = weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
-        return (values * tensor_like(xp.broadcast_to(weights, values.shape))).sum() * (1.0 / values.size)
+        weights = weights.reshape(weights.shape + (1,) * max(values.ndim - weights.ndim, 0))
+        weights = xp.broadcast_to(weights, xp.broadcast_shapes(weights.shape, values.shape))
+        return reduce(values * tensor_like(weights), self.reduction, weights)
 
     def call(self, y_true, y_pred, reduction="mean"):
         """The loss, reduced by ``reduction``: 'mean' (a scalar) or 'none'."""
@@ -79,7 +113,7 @@ class Loss:
                          f"to match the model's output, got shape {y.shape}")
 
     def get_config(self):
-        return {"name": self.name}
+        return {"name": self.name, "reduction": self.reduction, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config):
@@ -91,6 +125,9 @@ class MeanSquaredError(Loss):
 
     elementwise = True
 
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
+
     def call(self, y_true, y_pred, reduction="mean"):
         return F.mse_loss(y_pred, y_true, reduction)
 
@@ -99,6 +136,9 @@ class MeanAbsoluteError(Loss):
     """L = mean(|y_pred - y_true|)."""
 
     elementwise = True
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
 
     def call(self, y_true, y_pred, reduction="mean"):
         return F.l1_loss(y_pred, y_true, reduction)
@@ -109,8 +149,8 @@ class Huber(Loss):
 
     elementwise = True
 
-    def __init__(self, delta=1.0, name=None):
-        super().__init__(name)
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
         if not delta > 0:
             raise ValueError(f"delta: expected a positive number, got {delta!r}")
         self.delta = float(delta)
@@ -125,8 +165,8 @@ class Huber(Loss):
 class _CrossEntropy(Loss):
     """A log loss: on probabilities, or on logits with ``from_logits=True``."""
 
-    def __init__(self, from_logits=False, name=None):
-        super().__init__(name)
+    def __init__(self, from_logits=False, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(name, reduction, dtype)
         self.from_logits = bool(from_logits)
         if from_logits:
             self.logits_activation = None
@@ -242,6 +282,282 @@ class LossFunctionWrapper(Loss):
         return values.mean() if reduction == "mean" and values.ndim else values
 
 
+def _pair(y_true, y_pred):
+    """y_pred as a Tensor and y_true as a constant Tensor of y_pred's dtype (no gradient flows to it)."""
+    y_pred = tensor_like(y_pred)
+    y_true = y_true.data if isinstance(y_true, Tensor) else y_true
+    return tensor_like(xp.asarray(y_true, dtype=y_pred.dtype)), y_pred
+
+
+def _axis(axis, allow_none=False):
+    if axis is None and allow_none:
+        return None
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise TypeError(f"axis: expected an int{' or None' if allow_none else ''}, got {axis!r}")
+    return axis
+
+
+def kl_divergence(y_true, y_pred):
+    """l = sum(t * log(t / p), axis=-1), t and p clipped to [EPSILON, 1]."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    t = y_true.clip(EPSILON, 1)
+    return (t * (t / y_pred.clip(EPSILON, 1)).log()).sum(axis=-1)
+
+
+def poisson(y_true, y_pred):
+    """l = mean(p - t * log(p + EPSILON), axis=-1)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return (y_pred - y_true * (y_pred + EPSILON).log()).mean(axis=-1)
+
+
+def _l2_normalized(x, axis):
+    """x / max(||x||, EPSILON) along ``axis``, as Keras' ``ops.normalize`` (sqrt(max(s, EPSILON**2)) keeps
+    the gradient finite at x = 0)."""
+    return x / (x * x).sum(axis=axis, keepdims=True).clip(EPSILON ** 2).sqrt()
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """l = -sum(t / ||t|| * p / ||p||, axis): -1 for parallel vectors, 0 for orthogonal (or zero) ones."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return -(_l2_normalized(y_true, axis) * _l2_normalized(y_pred, axis)).sum(axis=axis)
+
+
+def log_cosh(y_true, y_pred):
+    """l = mean(log(cosh(d)), axis=-1) with d = p - t, computed as d + softplus(-2d) - log(2)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    d = y_pred - y_true
+    return (d + F.softplus(d * -2.0) - math.log(2.0)).mean(axis=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """l = mean((log(max(p, EPSILON) + 1) - log(max(t, EPSILON) + 1))**2, axis=-1)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    d = (y_pred.clip(EPSILON) + 1.0).log() - (y_true.clip(EPSILON) + 1.0).log()
+    return (d * d).mean(axis=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """l = 100 * mean(|t - p| / max(|t|, EPSILON), axis=-1)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    scale = tensor_like(100.0 / xp.maximum(xp.abs(y_true.data), EPSILON))
+    return ((y_true - y_pred).abs() * scale).mean(axis=-1)
+
+
+def _hinge_labels(y_true):
+    """Binary labels {0, 1} as {-1, +1}; labels already in {-1, +1} (or anything else) unchanged."""
+    t = y_true.data
+    return tensor_like(2.0 * t - 1.0) if xp.all((t == 0) | (t == 1)) else y_true
+
+
+def hinge(y_true, y_pred):
+    """l = mean(max(1 - t * p, 0), axis=-1), labels t in {-1, +1} (or {0, 1}, mapped to {-1, +1})."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    return F.relu(1.0 - _hinge_labels(y_true) * y_pred).mean(axis=-1)
+
+
+def squared_hinge(y_true, y_pred):
+    """l = mean(max(1 - t * p, 0)**2, axis=-1), labels t in {-1, +1} (or {0, 1}, mapped to {-1, +1})."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    margin = F.relu(1.0 - _hinge_labels(y_true) * y_pred)
+    return (margin * margin).mean(axis=-1)
+
+
+def categorical_hinge(y_true, y_pred):
+    """l = max(neg - pos + 1, 0) with pos = sum(t * p, axis=-1), neg = max((1 - t) * p, axis=-1)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    pos = (y_true * y_pred).sum(axis=-1)
+    neg = ((1.0 - y_true) * y_pred).max(axis=-1)
+    return F.relu(neg - pos + 1.0)
+
+
+def _smoothed(y_true, label_smoothing, classes):
+    """t (1 - s) + s / classes: targets squeezed towards the uniform distribution over ``classes``."""
+    return y_true * (1.0 - label_smoothing) + label_smoothing / classes if label_smoothing else y_true
+
+
+def binary_focal_crossentropy(y_true, y_pred, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False,
+                              label_smoothing=0.0, axis=-1):
+    """l = mean(a * (1 - p_t)**gamma * bce, axis) with bce = -(t log p + (1 - t) log(1 - p)) (p clipped to
+    [EPSILON, 1 - EPSILON]), p_t = t p + (1 - t)(1 - p), a = t alpha + (1 - t)(1 - alpha) with
+    ``apply_class_balancing`` (else 1); p = sigmoid(z) with ``from_logits``; t smoothed to t (1 - s) + s / 2."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    t = _smoothed(y_true, label_smoothing, 2)
+    p = F.sigmoid(y_pred) if from_logits else y_pred
+    clipped = p.clip(EPSILON, 1 - EPSILON)
+    bce = -(t * clipped.log() + (1.0 - t) * (1.0 - clipped).log())
+    p_t = t * p + (1.0 - t) * (1.0 - p)
+    focal = (1.0 - p_t) ** gamma * bce
+    if apply_class_balancing:
+        focal = (t * alpha + (1.0 - t) * (1.0 - alpha)) * focal
+    return focal.mean(axis=_axis(axis))
+
+
+def categorical_focal_crossentropy(y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                                   axis=-1):
+    """l = sum(-alpha * (1 - p)**gamma * t * log(p), axis), p = y_pred / sum(y_pred, axis) clipped to
+    [EPSILON, 1 - EPSILON] (p = softmax(z) first with ``from_logits``); t smoothed to t (1 - s) + s / classes;
+    ``alpha`` a number or one weight per class."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    axis = _axis(axis)
+    t = _smoothed(y_true, label_smoothing, y_true.shape[axis])
+    p = F.softmax(y_pred, axis) if from_logits else y_pred
+    p = (p / p.sum(axis=axis, keepdims=True)).clip(EPSILON, 1 - EPSILON)
+    weight = (1.0 - p) ** gamma * tensor_like(xp.asarray(alpha, dtype=p.dtype))
+    return (weight * (-t * p.log())).sum(axis=axis)
+
+
+def dice(y_true, y_pred, axis=None):
+    """l = 1 - 2 sum(t * p) / (sum(t) + sum(p) + EPSILON), the sums over ``axis`` (None: every axis,
+    one value for the whole batch)."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    axis = _axis(axis, allow_none=True)
+    intersection = (y_true * y_pred).sum(axis=axis)
+    return 1.0 - 2.0 * intersection / (y_true.sum(axis=axis) + y_pred.sum(axis=axis) + EPSILON)
+
+
+def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
+    """l = 1 - TP / (TP + alpha * FP + beta * FN + EPSILON), with TP = sum(t p), FP = sum(t (1 - p)),
+    FN = sum((1 - t) p) over ``axis`` (Keras' naming); alpha = beta = 0.5 is the Dice loss."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    axis = _axis(axis, allow_none=True)
+    tp = (y_true * y_pred).sum(axis=axis)
+    fp = (y_true * (1.0 - y_pred)).sum(axis=axis)
+    fn = ((1.0 - y_true) * y_pred).sum(axis=axis)
+    return 1.0 - tp / (tp + fp * alpha + fn * beta + EPSILON)
+
+
+class _FunctionLoss(Loss):
+    """A loss whose values per sample are ``fn(y_true, y_pred, **options)`` (one of the functions above,
+    already reduced over the last axis as Keras' are); ``options`` are its config."""
+
+    fn = None
+
+    def __init__(self, reduction, name, dtype, **options):
+        super().__init__(name, reduction, dtype)
+        self.options = options
+
+    def call(self, y_true, y_pred, reduction="mean"):
+        values = type(self).fn(y_true, y_pred, **self.options)
+        return values.mean() if reduction == "mean" and values.ndim else reduce(values, reduction)
+
+    def get_config(self):
+        return {**super().get_config(), **self.options}
+
+
+class KLDivergence(_FunctionLoss):
+    __doc__ = "Kullback-Leibler divergence: " + kl_divergence.__doc__
+    fn = staticmethod(kl_divergence)
+
+    def __init__(self, reduction="sum_over_batch_size", name="kl_divergence", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class Poisson(_FunctionLoss):
+    __doc__ = "Poisson loss: " + poisson.__doc__
+    fn = staticmethod(poisson)
+
+    def __init__(self, reduction="sum_over_batch_size", name="poisson", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class CosineSimilarity(_FunctionLoss):
+    __doc__ = "Negative cosine similarity: " + cosine_similarity.__doc__
+    fn = staticmethod(cosine_similarity)
+
+    def __init__(self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None):
+        super().__init__(reduction, name, dtype, axis=_axis(axis))
+
+
+class LogCosh(_FunctionLoss):
+    __doc__ = "Log-cosh loss: " + log_cosh.__doc__
+    fn = staticmethod(log_cosh)
+
+    def __init__(self, reduction="sum_over_batch_size", name="log_cosh", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanSquaredLogarithmicError(_FunctionLoss):
+    __doc__ = "Mean squared logarithmic error: " + mean_squared_logarithmic_error.__doc__
+    fn = staticmethod(mean_squared_logarithmic_error)
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class MeanAbsolutePercentageError(_FunctionLoss):
+    __doc__ = "Mean absolute percentage error: " + mean_absolute_percentage_error.__doc__
+    fn = staticmethod(mean_absolute_percentage_error)
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class Hinge(_FunctionLoss):
+    __doc__ = "Hinge loss: " + hinge.__doc__
+    fn = staticmethod(hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class SquaredHinge(_FunctionLoss):
+    __doc__ = "Squared hinge loss: " + squared_hinge.__doc__
+    fn = staticmethod(squared_hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="squared_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class CategoricalHinge(_FunctionLoss):
+    __doc__ = "Categorical hinge loss: " + categorical_hinge.__doc__
+    fn = staticmethod(categorical_hinge)
+
+    def __init__(self, reduction="sum_over_batch_size", name="categorical_hinge", dtype=None):
+        super().__init__(reduction, name, dtype)
+
+
+class BinaryFocalCrossentropy(_FunctionLoss):
+    __doc__ = "Binary focal cross-entropy: " + binary_focal_crossentropy.__doc__
+    fn = staticmethod(binary_focal_crossentropy)
+
+    def __init__(self, apply_class_balancing=False, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0,
+                 axis=-1, reduction="sum_over_batch_size", name="binary_focal_crossentropy", dtype=None):
+        super().__init__(reduction, name, dtype, apply_class_balancing=bool(apply_class_balancing),
+                         alpha=check_number("alpha", alpha, 0, 1), gamma=check_number("gamma", gamma, 0),
+                         from_logits=bool(from_logits), label_smoothing=check_number("label_smoothing", label_smoothing, 0, 1),
+                         axis=_axis(axis))
+
+
+class CategoricalFocalCrossentropy(_FunctionLoss):
+    __doc__ = "Categorical focal cross-entropy: " + categorical_focal_crossentropy.__doc__
+    fn = staticmethod(categorical_focal_crossentropy)
+
+    def __init__(self, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name="categorical_focal_crossentropy", dtype=None):
+        alpha = ([check_number(f"alpha[{i}]", a, 0) for i, a in enumerate(alpha)] if isinstance(alpha, (list, tuple))
+                 else check_number("alpha", alpha, 0))
+        super().__init__(reduction, name, dtype, alpha=alpha, gamma=check_number("gamma", gamma, 0),
+                         from_logits=bool(from_logits), label_smoothing=check_number("label_smoothing", label_smoothing, 0, 1),
+                         axis=_axis(axis))
+
+
+class Dice(_FunctionLoss):
+    __doc__ = "Dice loss: " + dice.__doc__
+    fn = staticmethod(dice)
+
+    def __init__(self, reduction="sum_over_batch_size", name="dice", axis=None, dtype=None):
+        super().__init__(reduction, name, dtype, axis=_axis(axis, allow_none=True))
+
+
+class Tversky(_FunctionLoss):
+    __doc__ = "Tversky loss: " + tversky.__doc__
+    fn = staticmethod(tversky)
+
+    def __init__(self, alpha=0.5, beta=0.5, reduction="sum_over_batch_size", name="tversky", axis=None, dtype=None):
+        super().__init__(reduction, name, dtype, alpha=check_number("alpha", alpha, 0), beta=check_number("beta", beta, 0),
+                         axis=_axis(axis, allow_none=True))
+
+
 mse = mean_squared_error = MeanSquaredError
 mae = mean_absolute_error = MeanAbsoluteError
 huber = Huber
@@ -256,6 +572,13 @@ _BY_NAME = {
     "binary_crossentropy": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "kl_divergence": KLDivergence, "kld": KLDivergence, "kullback_leibler_divergence": KLDivergence,
+    "poisson": Poisson, "cosine_similarity": CosineSimilarity, "log_cosh": LogCosh, "logcosh": LogCosh,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError, "msle": MeanSquaredLogarithmicError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError, "mape": MeanAbsolutePercentageError,
+    "hinge": Hinge, "squared_hinge": SquaredHinge, "categorical_hinge": CategoricalHinge,
+    "binary_focal_crossentropy": BinaryFocalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy, "dice": Dice, "tversky": Tversky,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
 

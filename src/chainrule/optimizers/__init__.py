@@ -4,13 +4,21 @@
 Optimizer; ``serialize``/``deserialize`` round-trip one through a plain dict.
 """
 from . import schedules
+from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
 from .base import Optimizer
+from .ftrl import Ftrl
+from .lamb import Lamb
+from .lion import Lion
+from .nadam import Nadam
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-_BY_NAME = {cls.name: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad)}
+_BY_NAME = {cls.name: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad, Nadam, Adamax, Adadelta, Ftrl, Lion, Lamb,
+                                      Adafactor)}
 
 
 def _class_for(name):
@@ -47,4 +55,5 @@ def get(identifier):
     raise TypeError(f"optimizer: expected a name, an Optimizer or a config dict, got {type(identifier).__name__}")
 
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "deserialize", "get", "schedules", "serialize"]
+__all__ = ["Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax", "Ftrl", "Lamb", "Lion", "Nadam", "Optimizer",
+           "RMSprop", "SGD", "deserialize", "get", "schedules", "serialize"]

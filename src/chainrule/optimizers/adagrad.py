@@ -26,7 +26,7 @@ class Adagrad(Optimizer):
         return (xp.full_like(weight, self.initial_accumulator_value),)
 
     def _update(self, w, g, slots, scratch, lr):
-        (accumulator,) = slots
+        accumulator = slots[0]
         xp.multiply(g, g, out=scratch)
         accumulator += scratch
         xp.add(accumulator, self.epsilon, out=scratch)

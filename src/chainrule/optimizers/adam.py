@@ -3,7 +3,14 @@ import math
 
 from ..backend import xp
 from ..arguments import check_number
-from .base import Optimizer
+from .base import Optimizer, moving_average
+
+
+def update_moments(m, v, g, beta_1, beta_2, scratch):
+    """Adam's running moments, in place: m <- beta_1 m + (1 - beta_1) g, v <- beta_2 v + (1 - beta_2) g**2."""
+    moving_average(m, g, beta_1, scratch)
+    xp.multiply(g, g, out=scratch)
+    moving_average(v, scratch, beta_2, scratch)
 
 
 class Adam(Optimizer):
@@ -33,13 +40,7 @@ class Adam(Optimizer):
 
     def _update(self, w, g, slots, scratch, alpha):
         m, v = slots[0], slots[1]
-        xp.subtract(g, m, out=scratch)
-        scratch *= 1.0 - self.beta_1
-        m += scratch
-        xp.multiply(g, g, out=scratch)
-        scratch -= v
-        scratch *= 1.0 - self.beta_2
-        v += scratch
+        update_moments(m, v, g, self.beta_1, self.beta_2, scratch)
         if self.amsgrad:
             v = xp.maximum(slots[2], v, out=slots[2])
         xp.sqrt(v, out=scratch)

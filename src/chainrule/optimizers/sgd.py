@@ -29,7 +29,7 @@ class SGD(Optimizer):
         if not self.momentum:
             w -= scratch
             return
-        (velocity,) = slots
+        velocity = slots[0]
         velocity *= self.momentum
         velocity -= scratch
         if self.nesterov:
