@@ -42,7 +42,8 @@ class Normalization(Layer):
 
     ``mean`` and ``variance`` given are constants; otherwise ``adapt(data)`` sets them to the data's
     mean and (population) variance over every axis but the kept ones, in non-trainable weights
-    'mean', 'variance' and 'count' (Keras' order), saved with the model."""
+    'mean', 'variance' and 'count' (Keras' order; count is the number of samples adapted to, which
+    Keras leaves at 0), saved with the model."""
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         if (mean is None) != (variance is None):
@@ -71,7 +72,7 @@ class Normalization(Layer):
             return
         self.mean = self.add_weight(name="mean", shape=shape, initializer="zeros", trainable=False)
         self.variance = self.add_weight(name="variance", shape=shape, initializer="ones", trainable=False)
-        self.count = self.add_weight(name="count", shape=(), initializer="zeros", dtype="int64", trainable=False)
+        self.count = self.add_weight(name="count", shape=(), initializer="zeros", dtype="int32", trainable=False)
 
     def adapt(self, data):
         """Set mean and variance to those of ``data`` over every axis but the kept ones."""
