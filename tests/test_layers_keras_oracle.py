@@ -1,18 +1,12 @@
 """chainrule's layers against Keras 3's (JAX backend, float64): the same weights in Keras' get_weights()
 order (random values set on both), the same input, the same output.
 Skipped when keras or jax is not installed (``pip install chainrule[keras_oracle]``)."""
-import os
-
 import numpy as np
 import pytest
+from keras_jax import keras
 
-os.environ["KERAS_BACKEND"] = "jax"
-keras = pytest.importorskip("keras", exc_type=ImportError)
-jax = pytest.importorskip("jax", exc_type=ImportError)
-jax.config.update("jax_enable_x64", True)
-
-from chainrule import layers  # noqa: E402
-from chainrule.tensor import default_dtype  # noqa: E402
+from chainrule import layers
+from chainrule.tensor import default_dtype
 
 pytestmark = pytest.mark.keras_oracle
 

@@ -7,13 +7,13 @@ latest call on placeholders and uses them when the model runs; a mask there must
 placeholder too (an ``Input``)."""
 import math
 
-from .. import constraints, initializers, ops, random, regularizers
+from .. import ops, random, regularizers
 from .. import functional as F
 from ..arguments import check_number, is_int, positive_int
 from ..backend import xp
 from ..tensor import Tensor
 from .base import Layer, SymbolicTensor
-from .core import regularize_activity, seed_generator
+from .core import regularize_activity, seed_generator, weight_arguments, weight_arguments_config
 
 LARGE_NEGATIVE = -1e9  # what Keras' masked softmax puts in place of a masked score
 
@@ -190,13 +190,9 @@ class MultiHeadAttention(_CalledWithOptions):
         self.output_shape_argument = None if output_shape is None else positive_int(output_shape, "output_shape")
         if attention_axes not in (None, 1, (1,), [1]):
             raise ValueError(f"attention_axes: chainrule attends over the steps axis only (None), got {attention_axes!r}")
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        weight_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_arguments(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
         super().__init__(**kwargs)
         self.seed_generator = seed_generator(seed)
@@ -272,14 +268,9 @@ class MultiHeadAttention(_CalledWithOptions):
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim,
                 "value_dim": self.value_dim, "dropout": self.dropout, "use_bias": self.use_bias,
-                "output_shape": self.output_shape_argument,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint), "seed": self.seed}
+                "output_shape": self.output_shape_argument, **weight_arguments_config(self, "kernel"),
+                **weight_arguments_config(self, "bias"),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer), "seed": self.seed}
 
 
 __all__ = ["AdditiveAttention", "Attention", "MultiHeadAttention"]

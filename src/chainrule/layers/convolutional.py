@@ -1,12 +1,12 @@
 """Convolution layers (channels last unless ``data_format='channels_first'``, Keras weight layouts):
 Conv1D/2D/3D (with ``groups``), Conv1DTranspose/2DTranspose, SeparableConv1D/2D and
 DepthwiseConv1D/2D, over the fused convolution primitives of :mod:`chainrule.functional`."""
-from .. import activations, arguments, constraints, initializers, ops, regularizers
+from .. import activations, arguments, ops, regularizers
 from .. import functional as F
 from ..arguments import normalize_tuple
 from ..primitives.convolution import LAYOUTS, check_padding, spatial_padding
 from .base import Layer
-from .core import regularize_activity
+from .core import regularize_activity, weight_arguments, weight_arguments_config
 from .layout import channels_back, channels_last, data_format_argument, shape_last
 
 
@@ -35,10 +35,8 @@ class _BaseConv(Layer):
         self.padding = check_padding(padding, self.rank)
         self.data_format = data_format_argument(data_format)
         self.activation = activations.get(activation)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
+        weight_arguments(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.bias_constraint = constraints.get(bias_constraint)
         super().__init__(**kwargs)
         self.use_bias = bool(use_bias)
         self.bias = None
@@ -67,23 +65,8 @@ class _BaseConv(Layer):
                 "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
                 "data_format": self.data_format, "dilation_rate": list(self.dilation_rate),
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
-
-
-def _kernel_arguments(layer, prefix, initializer, regularizer, constraint):
-    """Set ``{prefix}_initializer``, ``_regularizer`` and ``_constraint`` on ``layer``, resolved."""
-    setattr(layer, f"{prefix}_initializer", initializers.get(initializer))
-    setattr(layer, f"{prefix}_regularizer", regularizers.get(regularizer))
-    setattr(layer, f"{prefix}_constraint", constraints.get(constraint))
-
-
-def _kernel_config(layer, prefix):
-    return {f"{prefix}_initializer": initializers.serialize(getattr(layer, f"{prefix}_initializer")),
-            f"{prefix}_regularizer": regularizers.serialize(getattr(layer, f"{prefix}_regularizer")),
-            f"{prefix}_constraint": constraints.serialize(getattr(layer, f"{prefix}_constraint"))}
+                **weight_arguments_config(self, "bias"),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
 
 class _Conv(_BaseConv):
@@ -103,7 +86,7 @@ class _Conv(_BaseConv):
         self.groups = arguments.positive_int(groups, "groups")
         if self.filters % self.groups:
             raise ValueError(f"groups: expected a divisor of filters={self.filters}, got {groups!r}")
-        _kernel_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs)
         self.kernel = None
@@ -128,7 +111,7 @@ class _Conv(_BaseConv):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "groups": self.groups,
-                **_kernel_config(self, "kernel")}
+                **weight_arguments_config(self, "kernel")}
 
 
 class Conv1D(_Conv):
@@ -165,7 +148,7 @@ class _ConvTranspose(_BaseConv):
             for n in ((output_padding,) * self.rank if arguments.is_int(output_padding) else output_padding))
         if not isinstance(padding, str):
             raise ValueError(f"padding: expected 'valid' or 'same' for a transposed convolution, got {padding!r}")
-        _kernel_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs)
         self.kernel = None
@@ -188,7 +171,7 @@ class _ConvTranspose(_BaseConv):
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "output_padding": None if self.output_padding is None else list(self.output_padding),
-                **_kernel_config(self, "kernel")}
+                **weight_arguments_config(self, "kernel")}
 
 
 class Conv1DTranspose(_ConvTranspose):
@@ -212,7 +195,7 @@ class _DepthwiseConv(_BaseConv):
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         self.depth_multiplier = arguments.positive_int(depth_multiplier, "depth_multiplier")
-        _kernel_arguments(self, "depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
+        weight_arguments(self, "depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs)
         self.kernel = None
@@ -229,7 +212,7 @@ class _DepthwiseConv(_BaseConv):
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier,
-                **_kernel_config(self, "depthwise")}
+                **weight_arguments_config(self, "depthwise")}
 
 
 class DepthwiseConv1D(_DepthwiseConv):
@@ -255,8 +238,8 @@ class _SeparableConv(_BaseConv):
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
         self.filters = arguments.positive_int(filters, "filters")
         self.depth_multiplier = arguments.positive_int(depth_multiplier, "depth_multiplier")
-        _kernel_arguments(self, "depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
-        _kernel_arguments(self, "pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
+        weight_arguments(self, "depthwise", depthwise_initializer, depthwise_regularizer, depthwise_constraint)
+        weight_arguments(self, "pointwise", pointwise_initializer, pointwise_regularizer, pointwise_constraint)
         super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
                          bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs)
         self.depthwise_kernel = self.pointwise_kernel = None
@@ -278,7 +261,7 @@ class _SeparableConv(_BaseConv):
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "depth_multiplier": self.depth_multiplier,
-                **_kernel_config(self, "depthwise"), **_kernel_config(self, "pointwise")}
+                **weight_arguments_config(self, "depthwise"), **weight_arguments_config(self, "pointwise")}
 
 
 class SeparableConv1D(_SeparableConv):

@@ -11,6 +11,21 @@ def seed_generator(seed):
     return None if seed is None else random.SeedGenerator(arguments.non_negative_int(seed, "seed"))
 
 
+def weight_arguments(layer, prefix, initializer, regularizer, constraint):
+    """Set ``{prefix}_initializer``, ``{prefix}_regularizer`` and ``{prefix}_constraint`` on ``layer``, resolved
+    from names, configs or instances: the three arguments Keras gives each kind of weight."""
+    setattr(layer, f"{prefix}_initializer", initializers.get(initializer))
+    setattr(layer, f"{prefix}_regularizer", regularizers.get(regularizer))
+    setattr(layer, f"{prefix}_constraint", constraints.get(constraint))
+
+
+def weight_arguments_config(layer, prefix):
+    """The config entries of the arguments :func:`weight_arguments` set."""
+    return {f"{prefix}_initializer": initializers.serialize(getattr(layer, f"{prefix}_initializer")),
+            f"{prefix}_regularizer": regularizers.serialize(getattr(layer, f"{prefix}_regularizer")),
+            f"{prefix}_constraint": constraints.serialize(getattr(layer, f"{prefix}_constraint"))}
+
+
 def regularize_activity(layer, output):
     """Add activity_regularizer(output) / batch size to the layer's losses (as Keras 3), when it has one."""
     if layer.activity_regularizer is not None:
@@ -30,12 +45,8 @@ class Dense(Layer):
         self.units = arguments.positive_int(units, "units")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        weight_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_arguments(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -54,13 +65,9 @@ class Dense(Layer):
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                "use_bias": self.use_bias, **weight_arguments_config(self, "kernel"),
+                **weight_arguments_config(self, "bias"),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
 
 class Activation(Layer):

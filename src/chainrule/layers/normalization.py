@@ -1,9 +1,10 @@
 """Normalization layers: BatchNormalization and LayerNormalization (over the last, channel axis by
 default, as Keras, or over ``axis``), GroupNormalization and UnitNormalization."""
-from .. import arguments, constraints, initializers, ops, regularizers
+from .. import arguments, initializers, ops
 from .. import functional as F
 from ..tensor import Tensor
 from .base import Layer
+from .core import weight_arguments, weight_arguments_config
 
 
 class _Normalization(Layer):
@@ -115,12 +116,8 @@ class GroupNormalization(Layer):
         self.axis = int(axis)
         self.epsilon = arguments.check_number("epsilon", epsilon, 0.0, min_open=True)
         self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
+        weight_arguments(self, "beta", beta_initializer, beta_regularizer, beta_constraint)
+        weight_arguments(self, "gamma", gamma_initializer, gamma_regularizer, gamma_constraint)
         super().__init__(**kwargs)
         self.gamma = self.beta = None
 
@@ -152,13 +149,8 @@ class GroupNormalization(Layer):
 
     def get_config(self):
         return {**super().get_config(), "groups": self.groups, "axis": self.axis, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
-                "beta_initializer": initializers.serialize(self.beta_initializer),
-                "gamma_initializer": initializers.serialize(self.gamma_initializer),
-                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-                "beta_constraint": constraints.serialize(self.beta_constraint),
-                "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+                "center": self.center, "scale": self.scale, **weight_arguments_config(self, "beta"),
+                **weight_arguments_config(self, "gamma")}
 
 
 class UnitNormalization(Layer):
