@@ -340,6 +340,55 @@ SAMPLES = {
                     "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum")},
     "Concatenate": lambda: layers.Concatenate(axis=1),
     "Dot": lambda: layers.Dot(axes=(2, 1), normalize=True),
+    "ReLU": lambda: layers.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.5),
+    "LeakyReLU": lambda: layers.LeakyReLU(negative_slope=0.2),
+    "PReLU": lambda: layers.PReLU(alpha_initializer="ones", alpha_regularizer="l2", alpha_constraint="non_neg",
+                                  shared_axes=[1]),
+    "ELU": lambda: layers.ELU(alpha=0.5),
+    "Softmax": lambda: layers.Softmax(axis=(1, 2)),
+    "InputLayer": lambda: layers.InputLayer(shape=(4, 2), batch_size=8),
+    "Lambda": lambda: layers.Lambda(cr.activations.softplus, output_shape=(3,)),
+    "RepeatVector": lambda: layers.RepeatVector(3),
+    "Permute": lambda: layers.Permute((2, 1)),
+    "Cropping1D": lambda: layers.Cropping1D((1, 2)),
+    "Cropping2D": lambda: layers.Cropping2D(((1, 0), (0, 2)), data_format="channels_first"),
+    "ZeroPadding1D": lambda: layers.ZeroPadding1D((2, 1)),
+    "ZeroPadding2D": lambda: layers.ZeroPadding2D((1, 2)),
+    "UpSampling1D": lambda: layers.UpSampling1D(3),
+    "UpSampling2D": lambda: layers.UpSampling2D((2, 3), data_format="channels_first"),
+    "TimeDistributed": lambda: layers.TimeDistributed(layers.Dense(2, activation="relu")),
+    "GaussianNoise": lambda: layers.GaussianNoise(0.1, seed=3),
+    "GaussianDropout": lambda: layers.GaussianDropout(0.2),
+    "AlphaDropout": lambda: layers.AlphaDropout(0.1, noise_shape=(None, 1), seed=1),
+    "SpatialDropout1D": lambda: layers.SpatialDropout1D(0.3, seed=2),
+    "SpatialDropout2D": lambda: layers.SpatialDropout2D(0.3, data_format="channels_first"),
+    "Rescaling": lambda: layers.Rescaling(1 / 255, offset=-0.5),
+    "Normalization": lambda: layers.Normalization(axis=None, mean=2.0, variance=4.0, invert=True),
+    "CategoryEncoding": lambda: layers.CategoryEncoding(5, output_mode="count"),
+    "Discretization": lambda: layers.Discretization(bin_boundaries=[0.0, 1.0], output_mode="one_hot"),
+    "UnitNormalization": lambda: layers.UnitNormalization(axis=[1, 2]),
+    "GroupNormalization": lambda: layers.GroupNormalization(groups=2, epsilon=1e-2, center=False,
+                                                            gamma_regularizer="l2"),
+    "Conv3D": lambda: layers.Conv3D(2, 3, padding="same", data_format="channels_first", groups=2),
+    **{name: (lambda cls=getattr(layers, name): cls(3, 2, strides=2, padding="same", output_padding=1,
+                                                     activation="relu", kernel_regularizer="l2",
+                                                     activity_regularizer="l1"))
+       for name in ("Conv1DTranspose", "Conv2DTranspose")},
+    **{name: (lambda cls=getattr(layers, name): cls(3, 2, depth_multiplier=2, dilation_rate=2,
+                                                     pointwise_initializer="ones", depthwise_constraint="max_norm"))
+       for name in ("SeparableConv1D", "SeparableConv2D")},
+    **{name: (lambda cls=getattr(layers, name): cls(3, depth_multiplier=2, padding="same",
+                                                     depthwise_regularizer="l1", data_format="channels_first"))
+       for name in ("DepthwiseConv1D", "DepthwiseConv2D")},
+    **{name: (lambda cls=getattr(layers, name): cls(pool_size=2, data_format="channels_first"))
+       for name in ("MaxPooling3D", "AveragePooling3D", "MaxPool1D", "MaxPool2D", "MaxPool3D", "AvgPool1D",
+                    "AvgPool2D", "AvgPool3D")},
+    **{name: (lambda cls=getattr(layers, name): cls(keepdims=True))
+       for name in ("GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D")},
+    "Attention": lambda: layers.Attention(use_scale=True, score_mode="concat", dropout=0.1, seed=0),
+    "AdditiveAttention": lambda: layers.AdditiveAttention(use_scale=False, dropout=0.2),
+    "MultiHeadAttention": lambda: layers.MultiHeadAttention(2, 4, value_dim=3, dropout=0.1, use_bias=False,
+                                                            output_shape=5, kernel_regularizer="l2", seed=4),
 }
 
 
@@ -354,7 +403,7 @@ def test_every_exported_layer_has_a_config_sample():
 def test_every_layer_config_round_trips(name):
     layer = SAMPLES[name]()
     config = layer.get_config()
-    rebuilt = layers.get_layer_class(name).from_config(config)
+    rebuilt = layers.get_layer_class(type(layer).__name__).from_config(config)
     assert type(rebuilt) is type(layer) and rebuilt.get_config() == config
 
 

@@ -13,7 +13,7 @@ bfloat16 are not supported; new floating tensors take chainrule's default dtype
 import builtins
 
 from . import functional as F
-from .arguments import dtype_argument, is_int, non_negative_int, positive_int, shape_tuple
+from .arguments import dtype_argument, is_int, non_negative_int, normalize_tuple, positive_int, shape_tuple
 from .backend import to_numpy, xp
 from .primitives.base import normalize_axes, tensor_like
 from .primitives.elementwise import Cast
@@ -614,6 +614,70 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
                                                                           padding=padding, dilation=dilation_rate))
 
 
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1):
+    """depthwise_conv(inputs, depthwise_kernel) followed by the 1x1 convolution with pointwise_kernel
+    (*ones, in_channels * multiplier, out_channels)."""
+    depthwise = depthwise_conv(inputs, depthwise_kernel, strides, padding, data_format, dilation_rate)
+    return conv(depthwise, pointwise_kernel, data_format=data_format)
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """Transposed convolution (the adjoint of ``conv`` in its input), kernel (*kernel_size, out_channels,
+    in_channels): x spread with strides - 1 zeros between entries, padded per spatial axis as Keras
+    (span = (k - 1) * dilation + 1; 'valid': span - 1 before, span - 1 + output_padding after, output
+    padding max(span, stride) - span by default; 'same': output length n * stride by default), then
+    convolved with stride 1 by the kernel flipped in space, its channel axes swapped."""
+    padding = _padding(padding)
+    return _channels_last(inputs, data_format, lambda x: _conv_transpose(x, _tensor(kernel), strides, padding,
+                                                                         output_padding, dilation_rate))
+
+
+def _conv_transpose(x, kernel, strides, padding, output_padding, dilation_rate):
+    rank = kernel.ndim - 2
+    if rank not in (1, 2, 3) or x.ndim != rank + 2:
+        raise ValueError(f"conv_transpose: expected a kernel (*kernel_size, out_channels, in_channels) with 1 to 3 "
+                         f"spatial axes and inputs of its rank + 2, got kernel {kernel.shape} and inputs {x.shape}")
+    if x.shape[-1] != kernel.shape[-1]:
+        raise ValueError(f"conv_transpose: inputs have {x.shape[-1]} channels but the kernel {kernel.shape} expects "
+                         f"{kernel.shape[-1]} (its last axis)")
+    strides = normalize_tuple(strides, rank, "strides")
+    dilation = normalize_tuple(dilation_rate, rank, "dilation_rate")
+    extra = (None,) * rank if output_padding is None else tuple(
+        non_negative_int(n, "output_padding") for n in ((output_padding,) * rank if is_int(output_padding)
+                                                        else output_padding))
+    pads = []
+    for axis in range(rank):
+        x = _spread(x, strides[axis], axis + 1)
+        pads.append(_transpose_padding((kernel.shape[axis] - 1) * dilation[axis] + 1, strides[axis], padding,
+                                       extra[axis]))
+    x = F.pad(x, ((0, 0),) + tuple(pads) + ((0, 0),))
+    flipped = swapaxes(F.flip(kernel, axis=tuple(range(rank))), -1, -2)
+    return F.conv(x, flipped, dilation=dilation)
+
+
+def _spread(x, stride, axis):
+    """x with stride - 1 zeros between its entries along ``axis``: length (n - 1) * stride + 1."""
+    if stride == 1:
+        return x
+    shape = x.shape
+    widened = F.pad(x.reshape(shape[:axis + 1] + (1,) + shape[axis + 1:]),
+                    ((0, 0),) * (axis + 1) + ((0, stride - 1),) + ((0, 0),) * (x.ndim - axis - 1))
+    joined = widened.reshape(shape[:axis] + (shape[axis] * stride,) + shape[axis + 1:])
+    return F.getitem(joined, (slice(None),) * axis + (slice(0, (shape[axis] - 1) * stride + 1),))
+
+
+def _transpose_padding(span, stride, padding, output_padding):
+    """(before, after) zero padding of one spread axis for a transposed convolution (as Keras on JAX)."""
+    if padding == "valid":
+        extra = builtins.max(span, stride) - span if output_padding is None else output_padding
+        return span - 1, span - 1 + extra
+    total = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
+    before = builtins.min(total // 2 + total % 2, span - 1)
+    return before, total - before
+
+
 def _pool(kind, inputs, pool_size, strides, padding, data_format):
     padding = _padding(padding)
     rank = _tensor(inputs).ndim - 2
@@ -634,12 +698,13 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
 
 __all__ = [
     "abs", "add", "all", "any", "arange", "argmax", "argmin", "argsort", "average_pool", "binary_crossentropy",
-    "broadcast_to", "cast", "categorical_crossentropy", "clip", "concatenate", "conv", "convert_to_numpy",
+    "broadcast_to", "cast", "categorical_crossentropy", "clip", "concatenate", "conv", "conv_transpose", "convert_to_numpy",
     "convert_to_tensor", "cos", "cumsum", "depthwise_conv", "divide", "dot", "einsum", "equal", "erf", "exp",
     "expand_dims", "eye", "flip", "floor", "full", "gelu", "greater", "greater_equal", "identity", "less",
     "less_equal", "linspace", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum",
     "mean", "min", "minimum", "moveaxis", "multiply", "negative", "not_equal", "one_hot", "ones", "ones_like",
-    "power", "prod", "relu", "reshape", "round", "rsqrt", "shape", "sigmoid", "sign", "silu", "sin", "softmax",
+    "power", "prod", "relu", "reshape", "round", "rsqrt", "separable_conv", "shape", "sigmoid", "sign", "silu", "sin",
+    "softmax",
     "softplus", "sort", "sparse_categorical_crossentropy", "split", "sqrt", "square", "squeeze", "stack", "std",
     "subtract", "sum", "swapaxes", "take", "take_along_axis", "tanh", "tile", "top_k", "transpose", "tril", "triu",
     "var", "where", "zeros", "zeros_like",

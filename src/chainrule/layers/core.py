@@ -1,9 +1,36 @@
-"""Core layers: Dense, Activation, Dropout, Flatten."""
+"""Core layers: Dense, Activation, Dropout, Flatten, Lambda."""
 from .. import activations, arguments, constraints, initializers, regularizers
 from .. import functional as F
-from ..tensor import Tensor
-from ..utils import rng
-from .base import Layer
+from .. import random
+from .base import Layer, custom_object
+from .layout import channels_last, data_format_argument
+
+
+def seed_generator(seed):
+    """The draws of a layer given ``seed`` (Keras' ``SeedGenerator(seed)``), or None for the global generator."""
+    return None if seed is None else random.SeedGenerator(arguments.non_negative_int(seed, "seed"))
+
+
+def weight_arguments(layer, prefix, initializer, regularizer, constraint):
+    """Set ``{prefix}_initializer``, ``{prefix}_regularizer`` and ``{prefix}_constraint`` on ``layer``, resolved
+    from names, configs or instances: the three arguments Keras gives each kind of weight."""
+    setattr(layer, f"{prefix}_initializer", initializers.get(initializer))
+    setattr(layer, f"{prefix}_regularizer", regularizers.get(regularizer))
+    setattr(layer, f"{prefix}_constraint", constraints.get(constraint))
+
+
+def weight_arguments_config(layer, prefix):
+    """The config entries of the arguments :func:`weight_arguments` set."""
+    return {f"{prefix}_initializer": initializers.serialize(getattr(layer, f"{prefix}_initializer")),
+            f"{prefix}_regularizer": regularizers.serialize(getattr(layer, f"{prefix}_regularizer")),
+            f"{prefix}_constraint": constraints.serialize(getattr(layer, f"{prefix}_constraint"))}
+
+
+def regularize_activity(layer, output):
+    """Add activity_regularizer(output) / batch size to the layer's losses (as Keras 3), when it has one."""
+    if layer.activity_regularizer is not None:
+        layer.add_loss(layer.activity_regularizer(output) * (1.0 / output.shape[0]))
+    return output
 
 
 class Dense(Layer):
@@ -11,17 +38,15 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, input_dim=None, input_shape=None,
                  kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, **kwargs):
+                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
         super().__init__(input_shape=input_shape, input_dim=input_dim, **kwargs)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.units = arguments.positive_int(units, "units")
         self.activation = activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        weight_arguments(self, "kernel", kernel_initializer, kernel_regularizer, kernel_constraint)
+        weight_arguments(self, "bias", bias_initializer, bias_regularizer, bias_constraint)
         self.kernel = self.bias = None
 
     def build(self, input_shape):
@@ -36,16 +61,13 @@ class Dense(Layer):
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: expected inputs with {self.kernel.shape[0]} features "
                              f"(last axis), got shape {inputs.shape}")
-        return self.activate(F.linear(inputs, self.kernel, self.bias))
+        return regularize_activity(self, self.activate(F.linear(inputs, self.kernel, self.bias)))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias, "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                "use_bias": self.use_bias, **weight_arguments_config(self, "kernel"),
+                **weight_arguments_config(self, "bias"),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer)}
 
 
 class Activation(Layer):
@@ -63,29 +85,107 @@ class Activation(Layer):
 
 
 class Dropout(Layer):
-    """Inverted dropout: in training, a = x * mask / (1 - rate), mask ~ Bernoulli(1 - rate); identity otherwise."""
+    """Inverted dropout: in training, a = x * mask / (1 - rate), mask ~ Bernoulli(1 - rate) of shape
+    ``noise_shape`` (None entries: the input's, broadcast over the 1s); identity otherwise.
+    ``seed`` makes the masks reproducible (a new one each call, as Keras' SeedGenerator)."""
 
-    def __init__(self, rate, **kwargs):
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if not 0 <= rate < 1:
             raise ValueError(f"rate: expected a float in [0, 1), got {rate!r}")
         self.rate = float(rate)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.seed = seed
+        self.seed_generator = seed_generator(seed)
 
     def call(self, inputs, training=False):
         if not training or self.rate == 0:
             return inputs
-        keep = rng().random(inputs.shape) >= self.rate
-        return inputs * Tensor(keep.astype(inputs.dtype) / (1 - self.rate))
+        return random.dropout(inputs, self.rate, self.noise_shape_for(inputs), self.seed_generator)
+
+    def noise_shape_for(self, inputs):
+        """The shape of the mask for ``inputs``: ``noise_shape`` (None: the whole input)."""
+        return self.noise_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate}
+        return {**super().get_config(), "rate": self.rate,
+                "noise_shape": None if self.noise_shape is None else list(self.noise_shape), "seed": self.seed}
 
 
 class Flatten(Layer):
-    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...); with 'channels_first' the channel axis is moved
+    last first, so the order of the features is the same in both data formats (as Keras)."""
+
+    def __init__(self, data_format=None, **kwargs):
+        self.data_format = data_format_argument(data_format)
+        super().__init__(**kwargs)
 
     def call(self, inputs, training=False):
+        if inputs.ndim > 2:
+            inputs = channels_last(inputs, self.data_format)
         return inputs.reshape(inputs.shape[0], -1)
 
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format}
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten"]
+
+class Lambda(Layer):
+    """a = function(x, **arguments), for a function without weights.
+
+    A config holds the function by name: a ``chainrule.activations`` name, the name a function
+    was registered under (``chainrule.saving.register_keras_serializable``), or a module-level
+    function's ``__name__``, found again when loading in ``custom_objects`` or a
+    ``custom_object_scope``. Keras stores other functions (lambdas, nested functions) as Python
+    bytecode, which it loads only with ``safe_mode=False``; chainrule stores no code, so saving
+    a model with one raises and says so."""
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        if isinstance(function, str):
+            function = _named_function(function)
+        if not callable(function):
+            raise TypeError(f"function: expected a callable, got {type(function).__name__}")
+        super().__init__(**kwargs)
+        self.function = function
+        self.output_shape_argument = None if output_shape is None else tuple(output_shape)
+        self.mask = mask
+        self.arguments = dict(arguments or {})
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        return {**super().get_config(), "function": _function_name(self.function),
+                "output_shape": None if self.output_shape_argument is None else list(self.output_shape_argument),
+                "arguments": self.arguments}
+
+
+def _named_function(name):
+    """The function a Lambda's config names: a custom object (registered or given), else an activation."""
+    function = custom_object(name)
+    if function is None and name not in activations.names():
+        raise ValueError(f"Lambda: unknown function {name!r}: give it in custom_objects (or register it with "
+                         f"register_keras_serializable), or name an activation: {', '.join(activations.names())}")
+    return function or activations.get(name)
+
+
+def _function_name(function):
+    """The name a Lambda's config holds for ``function``: its registered name, its activation name, or the
+    ``__name__`` of a module-level function."""
+    name = getattr(function, "registered_name", None)
+    if name is not None and custom_object(name) is function:
+        return name
+    try:
+        return activations.serialize(function)
+    except ValueError:
+        pass
+    qualname = getattr(function, "__qualname__", "")
+    if qualname and "<" not in qualname and "." not in qualname:
+        return function.__name__
+    raise ValueError(
+        f"Lambda: cannot save the function {getattr(function, '__qualname__', function)!r}: an arbitrary Python "
+        "function is not serializable (Keras stores its bytecode, which loads only with safe_mode=False; chainrule "
+        "stores no code). Register it with chainrule.saving.register_keras_serializable() and pass it to "
+        "load_model in custom_objects, or write a Layer subclass")
+
+
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Lambda"]

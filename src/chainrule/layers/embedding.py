@@ -1,23 +1,45 @@
 """Embedding: integer indices to dense vectors."""
-from .. import arguments, initializers
+import warnings
+
+from .. import arguments, constraints, initializers, regularizers
 from ..backend import xp
 from .base import Layer
 
 
 class Embedding(Layer):
     """a[b, t, :] = embeddings[x[b, t]], embeddings (input_dim, output_dim);
-    d embeddings[i] = sum of the gradients of the positions that hold index i."""
+    d embeddings[i] = sum of the gradients of the positions that hold index i.
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="glorot_uniform", **kwargs):
+    ``input_length`` (Keras 2) is accepted and ignored with a warning, as Keras 3 does.
+    ``mask_zero=True`` is accepted and saved, but chainrule does not propagate masks: the layers
+    after it see the padding steps (index 0) like any other (a warning says so); Keras' masked
+    RNNs, pooling and attention would skip them."""
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="glorot_uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, input_length=None, **kwargs):
         self.input_dim = arguments.positive_int(input_dim, "input_dim")
         self.output_dim = arguments.positive_int(output_dim, "output_dim")
         self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        if input_length is not None:
+            warnings.warn("Embedding: argument `input_length` is deprecated and ignored (as in Keras 3)", stacklevel=2)
+        self.mask_zero = bool(mask_zero)
+        if self.mask_zero:
+            warnings.warn("Embedding: mask_zero=True is accepted but chainrule does not propagate masks; the layers "
+                          "after this one see the padding steps (index 0) like any other", stacklevel=2)
         super().__init__(**kwargs)
+        self.initial_weights = weights
         self.embeddings = None
 
     def build(self, input_shape):
         self.embeddings = self.add_weight(name="embeddings", shape=(self.input_dim, self.output_dim),
-                                          initializer=self.embeddings_initializer)
+                                          initializer=self.embeddings_initializer,
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
+        if self.initial_weights is not None:
+            self.set_weights(self.initial_weights)
+            self.initial_weights = None
 
     def call(self, inputs, training=False):
         indices = inputs.data
@@ -32,7 +54,10 @@ class Embedding(Layer):
 
     def get_config(self):
         return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": initializers.serialize(self.embeddings_initializer)}
+                "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+                "mask_zero": self.mask_zero}
 
 
 __all__ = ["Embedding"]

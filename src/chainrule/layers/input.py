@@ -1,6 +1,6 @@
-"""``Input(shape)``: the placeholder a functional model starts from."""
+"""``Input(shape)``: the placeholder a functional model starts from; ``InputLayer``, the same as a layer."""
 from .. import arguments
-from .base import SymbolicTensor
+from .base import Layer, SymbolicTensor
 
 
 def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
@@ -21,4 +21,33 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
     return SymbolicTensor(arguments.sample_shape(shape, "shape"), dtype=dtype, name=name)
 
 
-__all__ = ["Input"]
+
+
+class InputLayer(Layer):
+    """The input of a model as a layer (Keras' ``InputLayer``): a = x, for samples of ``shape`` (or
+    ``batch_shape`` without its batch axis); first in a Sequential it gives the model its input shape."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
+                 name=None, **kwargs):
+        if sparse:
+            raise ValueError("sparse: chainrule has no sparse tensors, got sparse=True")
+        if input_tensor is not None:
+            raise ValueError("input_tensor: not supported; give shape (or call layers on Input(shape))")
+        if (shape is None) == (batch_shape is None):
+            raise ValueError(f"shape: expected exactly one of shape and batch_shape, got shape={shape!r}, "
+                             f"batch_shape={batch_shape!r}")
+        if batch_shape is not None:
+            batch_size, shape = batch_shape[0], tuple(batch_shape)[1:]
+        self.batch_size = None if batch_size is None else arguments.positive_int(batch_size, "batch_size")
+        super().__init__(name=name, input_shape=shape, dtype=dtype, **kwargs)
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        config = super().get_config()
+        shape = config.pop("input_shape")
+        return {**config, "batch_shape": [self.batch_size, *shape]}
+
+
+__all__ = ["Input", "InputLayer"]

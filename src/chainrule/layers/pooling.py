@@ -1,9 +1,11 @@
-"""Pooling layers (channels last, as Keras): max and average over windows, and global."""
+"""Pooling layers (channels last unless ``data_format='channels_first'``, as Keras): max and average
+over windows of 1, 2 or 3 spatial axes, and global; with Keras' short aliases (MaxPool2D, ...)."""
 from .. import functional as F
 from ..arguments import normalize_tuple
 from ..primitives.convolution import check_padding, spatial_padding
 from .base import Layer
-from .convolutional import _check_rank
+from .convolutional import check_rank
+from .layout import channels_back, channels_last, data_format_argument, shape_last
 
 
 class _Pooling(Layer):
@@ -13,57 +15,82 @@ class _Pooling(Layer):
     rank = None
     kind = None
 
-    def __init__(self, pool_size=2, strides=None, padding="valid", **kwargs):
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         self.pool_size = normalize_tuple(pool_size, self.rank, "pool_size")
         self.strides = self.pool_size if strides is None else normalize_tuple(strides, self.rank, "strides")
         self.padding = check_padding(padding, self.rank)
+        self.data_format = data_format_argument(data_format)
         super().__init__(**kwargs)
 
     def build(self, input_shape):
-        _check_rank(self, input_shape, self.rank)
-        spatial_padding(input_shape, self.pool_size, self.strides, self.padding, (1,) * self.rank, self.name)
+        check_rank(self, input_shape, self.rank)
+        spatial_padding(shape_last(input_shape, self.data_format), self.pool_size, self.strides, self.padding,
+                        (1,) * self.rank, self.name)
 
     def call(self, inputs, training=False):
-        _check_rank(self, inputs.shape, self.rank)
-        return F.pool(inputs, self.pool_size, self.strides, self.padding, self.kind, self.rank)
+        check_rank(self, inputs.shape, self.rank)
+        pooled = F.pool(channels_last(inputs, self.data_format), self.pool_size, self.strides, self.padding,
+                        self.kind, self.rank)
+        return channels_back(pooled, self.data_format)
 
     def get_config(self):
         return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": self.padding if isinstance(self.padding, str) else list(self.padding)}
+                "padding": self.padding if isinstance(self.padding, str) else list(self.padding),
+                "data_format": self.data_format}
 
 
-def _max_and_average(base, name):
-    """The four concrete layers of ``base``: max and average over 1 and 2 spatial axes.
-    ``name`` is formatted with kind ('Max' or 'Average') and rank (1 or 2)."""
+def _max_and_average(base, name, ranks):
+    """The concrete layers of ``base``: max, then average, over each of ``ranks`` spatial axes.
+    ``name`` is formatted with kind ('Max' or 'Average') and rank."""
     for kind, title in (("max", "Max"), ("avg", "Average")):
-        for rank in (1, 2):
+        for rank in ranks:
             class_name = name.format(kind=title, rank=rank)
             doc = f"{title} over {rank} spatial {'axis' if rank == 1 else 'axes'}: {base.__doc__}"
             yield type(base)(class_name, (base,), {"rank": rank, "kind": kind, "__doc__": doc,
                                                    "__module__": __name__, "__qualname__": class_name})
 
 
-MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D = _max_and_average(_Pooling, "{kind}Pooling{rank}D")
+(MaxPooling1D, MaxPooling2D, MaxPooling3D, AveragePooling1D, AveragePooling2D,
+ AveragePooling3D) = _max_and_average(_Pooling, "{kind}Pooling{rank}D", (1, 2, 3))
 
 
 class _GlobalPooling(Layer):
-    """z[b, c] = max or mean of x[b, ..., c] over every spatial axis."""
+    """z[b, c] = max or mean of x[b, ..., c] over every spatial axis (kept as 1s with ``keepdims``)."""
 
     rank = None
     kind = None
 
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        self.data_format = data_format_argument(data_format)
+        self.keepdims = bool(keepdims)
+        super().__init__(**kwargs)
+
     def build(self, input_shape):
-        _check_rank(self, input_shape, self.rank)
+        check_rank(self, input_shape, self.rank)
 
     def call(self, inputs, training=False):
-        _check_rank(self, inputs.shape, self.rank)
-        axes = tuple(range(1, 1 + self.rank))
-        return inputs.max(axis=axes) if self.kind == "max" else inputs.mean(axis=axes)
+        check_rank(self, inputs.shape, self.rank)
+        axes = tuple(range(1, 1 + self.rank)) if self.data_format == "channels_last" else \
+            tuple(range(2, 2 + self.rank))
+        if self.kind == "max":
+            return inputs.max(axis=axes, keepdims=self.keepdims)
+        return inputs.mean(axis=axes, keepdims=self.keepdims)
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D = _max_and_average(
-    _GlobalPooling, "Global{kind}Pooling{rank}D")
+    _GlobalPooling, "Global{kind}Pooling{rank}D", (1, 2))
+
+# Keras' aliases: the same classes under their short names
+MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
+AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 
 
-__all__ = ["AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPooling1D", "MaxPooling2D"]
+__all__ = ["AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "AvgPool1D", "AvgPool2D", "AvgPool3D",
+           "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "MaxPool1D", "MaxPool2D",
+           "MaxPool3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D"]
