@@ -215,7 +215,8 @@ def test_two_thousand_layers_load_in_linear_time():
         start = time.perf_counter()
         assert len(saving.model_from_bytes(data).layers) == count
         return time.perf_counter() - start
-    small, large = seconds_to_load(500), seconds_to_load(2000)
+    small = min(seconds_to_load(500) for _ in range(3))     # the best of three: the machine may be busy
+    large = min(seconds_to_load(2000) for _ in range(2))
     assert large < 8 * small + 0.5   # 4x the layers: linear is ~4x, quadratic ~16x
 
 
