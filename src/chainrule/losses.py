@@ -558,12 +558,44 @@ class Tversky(_FunctionLoss):
                          axis=_axis(axis, allow_none=True))
 
 
-mse = mean_squared_error = MeanSquaredError
-mae = mean_absolute_error = MeanAbsoluteError
-huber = Huber
-binary_crossentropy = BinaryCrossentropy
-categorical_crossentropy = CategoricalCrossentropy
-sparse_categorical_crossentropy = SparseCategoricalCrossentropy
+def mean_squared_error(y_true, y_pred):
+    """l = mean((y_pred - y_true)**2, axis=-1): one value per sample (Keras' function form)."""
+    return MeanSquaredError().values(*_pair(y_true, y_pred))
+
+
+def mean_absolute_error(y_true, y_pred):
+    """l = mean(|y_pred - y_true|, axis=-1)."""
+    return MeanAbsoluteError().values(*_pair(y_true, y_pred))
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """l = mean(huber_delta(y_pred - y_true), axis=-1)."""
+    return Huber(delta).values(*_pair(y_true, y_pred))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """l = mean(-(t log p + (1 - t) log(1 - p)), axis=-1), t = y (1 - s) + s / 2 with label smoothing s."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return BinaryCrossentropy(from_logits=from_logits).values(y_true.data, y_pred)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """l = -sum_c t_c log p_c per sample, t = y (1 - s) + s / classes with label smoothing s."""
+    y_true, y_pred = _pair(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / y_pred.shape[-1]
+    return CategoricalCrossentropy(from_logits=from_logits).values(y_true.data, y_pred)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """l = -log p[y] per sample, for integer labels y."""
+    labels = xp.asarray(y_true.data if hasattr(y_true, "data") else y_true).astype(xp.intp)
+    return SparseCategoricalCrossentropy(from_logits=from_logits).values(labels, tensor_like(y_pred))
+
+
+mse, mae = mean_squared_error, mean_absolute_error
 
 _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,

@@ -76,9 +76,12 @@ def unpack(batch):
 
 
 def packed(x, y, sample_weight):
-    """A batch as Keras hands it to ``train_step``: (x,), (x, y) or (x, y, sample_weight)."""
+    """A batch as Keras hands it to ``train_step``: x alone (as ``(x,)`` when x is a list of inputs, which a
+    tuple would make ambiguous), (x, y) or (x, y, sample_weight)."""
     if sample_weight is None or (isinstance(sample_weight, list) and all(w is None for w in sample_weight)):
-        return (x,) if y is None else (x, y)
+        if y is None or (isinstance(y, list) and all(entry is None for entry in y)):
+            return (x,) if isinstance(x, (list, tuple)) else x
+        return x, y
     return x, y, sample_weight
 
 
