@@ -210,7 +210,7 @@ def test_functional_model_takes_one_entry_of_a_return_state_layer(rng):
     assert [e.shape for e in entries] == [(None, 4), (None, 2), (None, 2), (None, 2), (None, 2)]
     assert [e.output_index for e in entries] == [0, 1, 2, 3, 4] and len({id(e.call) for e in entries}) == 1
     x = rng.standard_normal((5, 4, 3)).astype(np.float32)
-    bidirectional, dense = model.layers
+    _, bidirectional, dense = model.layers
     expected = dense(bidirectional(x)[2]).data
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
 
@@ -220,7 +220,7 @@ def test_functional_model_on_a_state_trains_the_forward_direction_only(rng):
     model.compile(optimizer="sgd", loss="mse")
     x, y = rng.standard_normal((5, 4, 3)), rng.standard_normal((5, 1))
     model.compute_loss(x, y).backward()
-    forward, backward = model.layers[0].forward_layer, model.layers[0].backward_layer
+    forward, backward = model.layers[1].forward_layer, model.layers[1].backward_layer
     assert all(np.abs(w.grad).sum() > 0 for w in forward.trainable_weights)
     assert all(w.grad is None or not np.any(w.grad) for w in backward.trainable_weights)
 

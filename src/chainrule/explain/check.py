@@ -6,7 +6,7 @@ import numpy as np
 
 from ..gradcheck import central_difference, within_tolerance
 from ..tensor import Tensor, float64, no_grad
-from .records import layer_z, parts, trainable_named_weights
+from .records import layer_z, parts, trainable_named_weights, traced_layers
 
 
 @dataclass
@@ -71,7 +71,7 @@ def check_trace(trace, eps=1e-6, rtol=None, atol=None):
                              within_tolerance(recorded, numeric, rtol, atol)))
 
     with float64(model.weights):
-        for layer, record in zip(model.layers, trace.layers):
+        for layer, record in zip(traced_layers(model), trace.layers):
             named = trainable_named_weights(layer)
             for name, gradient in record.grads.items():
                 values = named[name].data

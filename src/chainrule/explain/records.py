@@ -33,6 +33,12 @@ class LayerRecord:
     calls: int = 1    # how many times the layer ran in the pass (a shared layer: more); the record is of the last
 
 
+def traced_layers(model):
+    """The layers a trace records: the model's layers that compute (its InputLayers left out)."""
+    from ..layers.input import InputLayer
+    return [layer for layer in model.layers if not isinstance(layer, InputLayer)]
+
+
 def trainable_named_weights(layer):
     """The weights of ``layer`` (its sublayers' included) that take a gradient, by name without the layer's."""
     return {name: weight for name, weight in layer.named_weights().items() if weight.requires_grad}

@@ -33,7 +33,7 @@ from ..tensor import Tensor, default_dtype
 from . import render
 from .check import check_trace, loss_value
 from .phases import trace_tables
-from .records import LayerRecord, layer_z, parts, trainable_named_weights
+from .records import LayerRecord, layer_z, parts, trainable_named_weights, traced_layers
 from .symbols import Symbols
 
 
@@ -57,7 +57,7 @@ def trace(model, x, y, learning_rate=None, names=None):
     """
     if not model.weights:
         loss_value(model, x, y)   # a model given no input shape builds its weights on the first batch
-    layers = list(model.layers)
+    layers = traced_layers(model)
     with _recording(model, layers) as (captured, model_output), _grads_set_aside(model.weights), \
             default_dtype(model.weights[0].dtype):
         loss = model.compute_loss(x, y, training=False)
@@ -255,7 +255,7 @@ class Trace:
         trace of the forward pass that follows. The model's own weights are left unchanged."""
         rate = self._rate(learning_rate)
         weights = self.updated_weights(rate)
-        with _weights_replaced(self.model.layers, weights):
+        with _weights_replaced(traced_layers(self.model), weights):
             after = trace(self.model, self.x, self.y, rate, self.names)
         return Step(weights, after)
 

@@ -18,7 +18,10 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
         shape = tuple(batch_shape)[1:]
     if batch_size is not None:
         arguments.positive_int(batch_size, "batch_size")
-    return SymbolicTensor(arguments.sample_shape(shape, "shape"), dtype=dtype, name=name)
+    placeholder = SymbolicTensor(arguments.sample_shape(shape, "shape"), dtype=dtype, name=name)
+    placeholder.input_layer = InputLayer(shape=placeholder.shape[1:], batch_size=batch_size, dtype=dtype, name=name)
+    placeholder.input_layer.set_symbolic_call(placeholder, placeholder)
+    return placeholder
 
 
 

@@ -32,10 +32,15 @@ class Graph:
             if id(placeholder) not in reached:
                 raise ValueError(f"inputs: input {index} ({placeholder.name or 'unnamed'}) does not reach any output")
         self.nodes = [node for node in order if node.layer is not None]
-        self.layers = []
+        self.node_layers = []      # the layers that compute, in call order (what the config saves)
         for node in self.nodes:
-            if node.layer not in self.layers:
-                self.layers.append(node.layer)
+            if node.layer not in self.node_layers:
+                self.node_layers.append(node.layer)
+
+    @property
+    def layers(self):
+        """Each input's InputLayer, then the layers that compute: Keras 3's ``model.layers``."""
+        return [p.input_layer for p in self.inputs if getattr(p, "input_layer", None) is not None] + self.node_layers
 
     @property
     def input_names(self):
@@ -72,13 +77,13 @@ class Graph:
                           "name": placeholder.name})
         for node in self.nodes:
             index[id(node)] = len(nodes)
-            entry = {"layer": self.layers.index(node.layer), "parents": [index[id(p)] for p in node.parents],
+            entry = {"layer": self.node_layers.index(node.layer), "parents": [index[id(p)] for p in node.parents],
                      "list_call": node.list_call}
             if node.call is not None:
                 entry["output_index"] = node.output_index
                 entry["call"] = first_of_call.setdefault(id(node.call), len(nodes))
             nodes.append(entry)
-        return {"layers": [serialize_layer(layer) for layer in self.layers], "nodes": nodes,
+        return {"layers": [serialize_layer(layer) for layer in self.node_layers], "nodes": nodes,
                 "inputs": structure.describe(self.input_structure, [index[id(n)] for n in self.inputs]),
                 "outputs": structure.describe(self.output_structure, [index[id(n)] for n in self.outputs])}
 
