@@ -146,3 +146,42 @@ def test_tensorboard_without_tensorboardx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboardX", None)
     with pytest.raises(ImportError, match="chainrule\\[tensorboard\\]"):
         linear_model().fit(X, Y, epochs=1, verbose=0, callbacks=[callbacks.TensorBoard()])
+
+
+def test_backup_and_restore_resumes_inside_fit_as_keras_does(tmp_path):
+    whole = linear_model()
+    whole.compile(optimizers.Adam(0.05), "mse")
+    whole.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0)
+    interrupted = linear_model()
+    interrupted.compile(optimizers.Adam(0.05), "mse")
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0,
+                        callbacks=[callbacks.BackupAndRestore(tmp_path / "backup"), Interrupt(1)])
+    resumed = linear_model()
+    resumed.compile(optimizers.Adam(0.05), "mse")
+    history = resumed.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0,
+                          callbacks=[callbacks.BackupAndRestore(tmp_path / "backup")])
+    assert history.epoch == [2, 3]
+    for got, expected in zip(resumed.get_weights(), whole.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
+def test_fit_with_a_loss_scale_factor_trains_as_without_one():
+    plain, scaled = linear_model(), linear_model()
+    plain.compile(optimizers.SGD(0.1), "mse")
+    scaled.compile(optimizers.SGD(0.1, loss_scale_factor=128.0), "mse")
+    for model in (plain, scaled):
+        model.fit(X, Y, epochs=2, batch_size=10, shuffle=False, verbose=0)
+    for a, b in zip(plain.get_weights(), scaled.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_fit_with_use_ema_ends_with_the_moving_averages():
+    model = linear_model()
+    model.compile(optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5), "mse")
+    model.fit(X, Y, epochs=2, batch_size=10, shuffle=False, verbose=0)
+    state = model.optimizer.variables()
+    stored = [state[key] for key in sorted(state) if key.endswith("/average")]
+    assert len(stored) == len(model.get_weights())
+    for weight, average in zip(model.get_weights(), stored):
+        np.testing.assert_allclose(weight, average)

@@ -338,7 +338,7 @@ class Model(Layer):
         loss, output, parts = self._loss_and_output(x, targets, weights, True, self._regularized)
         for weight in self._params:
             weight.grad = None
-        loss.backward()
+        self.optimizer.scale_loss(loss).backward()       # the update divides a loss_scale_factor back out
         if self._shard is not None:
             distribution.active().reduce_gradients(self._params, *self._shard)
         self.optimizer.step(self._params)
@@ -456,6 +456,8 @@ class Model(Layer):
         train_step = self._sharded(self.train_step)
         self.stop_training = False
         hooks.begin("train")
+        initial_epoch = max([initial_epoch] + [callback.initial_epoch for callback in hooks_list    # a restored
+                                               if isinstance(callback, callbacks_module.BackupAndRestore)])  # backup
         logs = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -471,6 +473,7 @@ class Model(Layer):
             hooks.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+        self.optimizer.finalize_variable_values(self._params)     # with use_ema: the averages become the weights
         hooks.end("train", logs)
         return history
 
