@@ -89,3 +89,9 @@ def test_recurrent_predictions_equal_keras_given_the_same_weights(build):
     x = np.random.default_rng(1).normal(size=(4, 5, 3)).astype("float32")
     np.testing.assert_allclose(ours.predict(x, verbose=0), np.asarray(reference.predict(x, verbose=0)),
                                rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("lib", [keras, chainrule], ids=["keras", "chainrule"])
+def test_bidirectional_refuses_a_layer_that_already_goes_backwards_as_keras_3_does(lib):
+    with pytest.raises(ValueError, match="go_backwards"):
+        lib.layers.Bidirectional(lib.layers.LSTM(3, go_backwards=True))

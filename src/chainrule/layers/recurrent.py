@@ -187,6 +187,9 @@ class Bidirectional(Layer):
     def __init__(self, layer, merge_mode="concat", **kwargs):
         if not isinstance(layer, _RNN):
             raise TypeError(f"layer: expected a SimpleRNN, GRU or LSTM layer, got {type(layer).__name__}")
+        if layer.go_backwards:
+            raise ValueError("layer: Bidirectional runs the layer forwards and a copy backwards, so the layer must "
+                             "not already go backwards (Keras 3 refuses it too); got go_backwards=True")
         if merge_mode not in MERGE_MODES:
             raise ValueError(f"merge_mode: expected one of {', '.join(MERGE_MODES)}, got {merge_mode!r}")
         kwargs.setdefault("name", f"bidirectional_{layer.name}")
@@ -195,7 +198,7 @@ class Bidirectional(Layer):
         config = layer.get_config()
         self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
         self.backward_layer = type(layer).from_config(
-            {**config, "name": f"backward_{layer.name}", "go_backwards": not layer.go_backwards})
+            {**config, "name": f"backward_{layer.name}", "go_backwards": True})
 
     def build(self, input_shape):
         for layer in (self.forward_layer, self.backward_layer):
