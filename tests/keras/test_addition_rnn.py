@@ -1,6 +1,6 @@
 """The addition RNN example (keras.io/examples/nlp/addition_rnn): the decoder half, an LSTM returning
-sequences and a per-timestep softmax trained on (n, T, C) one-hot digits. The whole sequence-to-sequence
-model needs RepeatVector (tests/keras_pending/pending_addition_rnn.py)."""
+sequences and a per-timestep softmax trained on (n, T, C) one-hot digits (the whole encoder, RepeatVector,
+decoder model is in test_examples_utils_and_layers.py)."""
 import numpy as np
 
 import chainrule as keras

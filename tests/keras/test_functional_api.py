@@ -177,3 +177,105 @@ def test_layer_outputs_of_a_functional_model_give_a_feature_extractor():
     features = feat_extraction_model.predict(np.ones((3, 16), "float32"), verbose=0)
     assert [f.shape for f in features] == [(3, 8), (3, 4), (3, 2)]
     np.testing.assert_allclose(features[-1], model.predict(np.ones((3, 16), "float32"), verbose=0), rtol=1e-6)
+
+
+def test_an_ensemble_of_models_called_like_layers_averages_them():
+    def get_model():
+        inputs = keras.Input(shape=(128,))
+        outputs = layers.Dense(1)(inputs)
+        return keras.Model(inputs, outputs)
+
+    model1, model2, model3 = get_model(), get_model(), get_model()
+    inputs = keras.Input(shape=(128,))
+    y1, y2, y3 = model1(inputs), model2(inputs), model3(inputs)
+    outputs = layers.average([y1, y2, y3])
+    ensemble_model = keras.Model(inputs=inputs, outputs=outputs)
+    assert len(ensemble_model.weights) == 6
+    x = np.random.default_rng(0).normal(size=(4, 128)).astype("float32")
+    mean = (model1.predict(x, verbose=0) + model2.predict(x, verbose=0) + model3.predict(x, verbose=0)) / 3
+    np.testing.assert_allclose(ensemble_model.predict(x, verbose=0), mean, rtol=1e-5, atol=1e-6)
+
+
+def test_a_nested_model_trains_inside_the_outer_one():
+    inner_input = keras.Input(shape=(8,))
+    inner = keras.Model(inner_input, layers.Dense(4, activation="relu")(inner_input), name="inner")
+    outer_input = keras.Input(shape=(8,))
+    outer = keras.Model(outer_input, layers.Dense(1)(inner(outer_input)))
+    outer.compile(optimizer="adam", loss="mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 8)).astype("float32"), rng.normal(size=(32, 1)).astype("float32")
+    before = inner.get_weights()[0].copy()
+    outer.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    assert not np.allclose(before, inner.get_weights()[0])
+
+
+def test_a_multi_input_multi_output_model_trains_with_loss_lists_and_weights():
+    model = ticket_classifier()
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                  loss=[keras.losses.BinaryCrossentropy(from_logits=True),
+                        keras.losses.CategoricalCrossentropy(from_logits=True)],
+                  loss_weights=[1.0, 0.2])
+    title_data, body_data, tags_data, priority_targets, dept_targets = ticket_data()
+    history = model.fit({"title": title_data, "body": body_data, "tags": tags_data},
+                        {"priority": priority_targets, "department": dept_targets},
+                        epochs=3, batch_size=16, verbose=0)
+    assert len(history.history["loss"]) == 3
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    priority, department = model.predict([title_data, body_data, tags_data], verbose=0)
+    assert priority.shape == (32, 1) and department.shape == (32, 4)
+
+
+def test_a_multi_output_model_accepts_losses_and_weights_by_output_name():
+    model = ticket_classifier()
+    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
+                  loss={"priority": keras.losses.BinaryCrossentropy(from_logits=True),
+                        "department": keras.losses.CategoricalCrossentropy(from_logits=True)},
+                  loss_weights={"priority": 1.0, "department": 0.2})
+    title_data, body_data, tags_data, priority_targets, dept_targets = ticket_data()
+    history = model.fit({"title": title_data, "body": body_data, "tags": tags_data},
+                        {"priority": priority_targets, "department": dept_targets},
+                        epochs=2, batch_size=16, verbose=0)
+    assert {"loss", "priority_loss", "department_loss"} <= set(history.history)
+    total = history.history["loss"][-1]
+    weighted = history.history["priority_loss"][-1] + 0.2 * history.history["department_loss"][-1]
+    assert abs(total - weighted) < 1e-3 * max(1.0, abs(total))
+
+
+def test_a_shared_embedding_layer_encodes_two_inputs_with_one_weight():
+    shared_embedding = layers.Embedding(1000, 16)
+    text_input_a = keras.Input(shape=(None,), dtype="int32")
+    text_input_b = keras.Input(shape=(None,), dtype="int32")
+    encoded_input_a = shared_embedding(text_input_a)
+    encoded_input_b = shared_embedding(text_input_b)
+    model = keras.Model([text_input_a, text_input_b], [encoded_input_a, encoded_input_b])
+    assert len(model.weights) == 1
+    tokens = np.array([[1, 2, 3], [4, 5, 6]], dtype="int32")
+    a, b = model.predict([tokens, tokens], verbose=0)
+    assert a.shape == (2, 3, 16)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_a_functional_models_layers_start_with_its_input_layer():
+    inputs = keras.Input(shape=(16,), name="features")
+    outputs = layers.Dense(2, name="dense")(inputs)
+    model = keras.Model(inputs, outputs)
+    assert [layer.name for layer in model.layers] == ["features", "dense"]
+    assert model.layers[0].output is inputs
+
+
+def test_an_autoencoder_decodes_with_conv2d_transpose_and_upsampling():
+    encoder_input = keras.Input(shape=(28, 28, 1), name="img")
+    x = layers.Conv2D(4, 3, activation="relu")(encoder_input)
+    x = layers.Conv2D(8, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(8, 3, activation="relu")(x)
+    x = layers.Conv2D(16, 3, activation="relu")(x)
+    encoder_output = layers.GlobalMaxPooling2D()(x)
+    x = layers.Reshape((4, 4, 1))(encoder_output)
+    x = layers.Conv2DTranspose(16, 3, activation="relu")(x)
+    x = layers.Conv2DTranspose(8, 3, activation="relu")(x)
+    x = layers.UpSampling2D(3)(x)
+    x = layers.Conv2DTranspose(8, 3, activation="relu")(x)
+    decoder_output = layers.Conv2DTranspose(1, 3, activation="relu")(x)
+    autoencoder = keras.Model(encoder_input, decoder_output, name="autoencoder")
+    assert tuple(autoencoder.output_shape) == (None, 28, 28, 1)

@@ -1,6 +1,5 @@
 """Making new layers and models via subclassing (keras.io/guides/making_new_layers_and_models_via_subclassing).
-The guide writes ``ops.matmul(inputs, self.w)``; until chainrule has keras.ops these layers use ``inputs @ self.w``,
-which is valid Keras code too (the ops versions are in tests/keras_pending)."""
+The first layers write ``inputs @ self.w``, valid Keras code too; the guide's own ``ops`` versions follow."""
 import numpy as np
 
 import chainrule as keras
@@ -156,3 +155,63 @@ def test_a_model_subclass_trains_with_fit_and_saves_its_weights(tmp_path):
     twin(x[:1])
     twin.load_weights(path)
     np.testing.assert_allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_a_sublayers_kernel_regularizer_shows_in_losses():
+    layer = OuterLayerWithKernelRegularizer()
+    layer(np.zeros((1, 1), dtype="float32"))
+    assert len(layer.losses) == 1
+    kernel = layer.dense.get_weights()[0]
+    np.testing.assert_allclose(float(np.array(layer.losses[0])), 1e-3 * np.sum(kernel ** 2), rtol=1e-5)
+
+
+def test_the_guides_ops_layers_accumulate_and_add_losses():
+    from chainrule import ops
+
+    class ComputeSum(keras.layers.Layer):
+        def __init__(self, input_dim):
+            super().__init__()
+            self.total = self.add_weight(initializer="zeros", shape=(input_dim,), trainable=False)
+
+        def call(self, inputs):
+            self.total.assign_add(ops.sum(inputs, axis=0))
+            return self.total
+
+    my_sum = ComputeSum(2)
+    x = np.ones((2, 2), dtype="float32")
+    my_sum(x)
+    np.testing.assert_allclose(np.array(my_sum(x)), [4.0, 4.0])
+
+    class ActivityRegularizationLayer(keras.layers.Layer):
+        def __init__(self, rate=1e-2):
+            super().__init__()
+            self.rate = rate
+
+        def call(self, inputs):
+            self.add_loss(self.rate * ops.mean(inputs))
+            return inputs
+
+    layer = ActivityRegularizationLayer()
+    layer(np.ones((1, 1), dtype="float32"))
+    layer(np.ones((1, 1), dtype="float32"))
+    assert len(layer.losses) == 1
+
+
+def test_a_layer_with_a_training_argument_uses_keras_random_dropout():
+    from chainrule import random
+
+    class CustomDropout(keras.layers.Layer):
+        def __init__(self, rate, **kwargs):
+            super().__init__(**kwargs)
+            self.rate = rate
+            self.seed_generator = random.SeedGenerator(1337)
+
+        def call(self, inputs, training=None):
+            if training:
+                return random.dropout(inputs, rate=self.rate, seed=self.seed_generator)
+            return inputs
+
+    layer = CustomDropout(0.5)
+    x = np.ones((4, 8), dtype="float32")
+    np.testing.assert_array_equal(np.array(layer(x)), x)
+    assert set(np.unique(np.array(layer(x, training=True)))) <= {0.0, 2.0}
