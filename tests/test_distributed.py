@@ -1,6 +1,7 @@
 """chainrule.distribution: a world of one without mpiexec, and, under ``mpiexec -n 2``, the same
 weights, logs and predictions as one process, files written by rank 0 only, and a failing rank
 ending the whole job."""
+import importlib.util
 import json
 import os
 import shutil
@@ -28,7 +29,7 @@ def launch(tmp_path, scenario, timeout=120):
     return done, time.monotonic() - started
 
 
-needs_mpi = pytest.mark.skipif(MPIEXEC is None or __import__("importlib").util.find_spec("mpi4py") is None,
+needs_mpi = pytest.mark.skipif(MPIEXEC is None or importlib.util.find_spec("mpi4py") is None,
                                reason="the distributed extra (mpi4py, mpich) is not installed")
 
 
@@ -59,16 +60,10 @@ def test_bad_arguments_name_themselves():
 
 def single_process_reference():
     """The script's training, on one process (rank 0's seed), for comparison."""
-    sys.path.insert(0, str(SCRIPT.parent))
-    keras.utils.set_random_seed(0)
-    with keras.tensor.default_dtype("float64"):
-        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="tanh"),
-                                  keras.layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    data = np.random.default_rng(7)
-    x = data.normal(size=(90, 6))
-    y = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
+    spec = importlib.util.spec_from_file_location("data_parallel", SCRIPT)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    model, x, y = script.model_and_data(0)
     history = model.fit(x, y, batch_size=20, epochs=3, shuffle=True, verbose=0)
     return model, history, model.evaluate(x, y, batch_size=16, return_dict=True, verbose=0), model.predict(x)
 

@@ -2,6 +2,7 @@
 write what rank 0 sees (or fail on purpose) into the folder given as the first argument."""
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,21 +10,21 @@ import numpy as np
 import chainrule as keras
 from chainrule import distribution
 
-out, scenario = Path(sys.argv[1]), sys.argv[2]
-distribution.set_distribution(distribution.DataParallel())
-
-
 class RankFiles(keras.callbacks.Callback):
     """A callback that writes a file: only rank 0 may run it."""
 
     writes_files = True
 
+    def __init__(self, out):
+        self.out = out
+
     def on_epoch_end(self, epoch, logs=None):
-        (out / f"written_by_rank_{distribution.rank()}").write_text(str(epoch))
+        (self.out / f"written_by_rank_{distribution.rank()}").write_text(str(epoch))
 
 
-def model_and_data():
-    keras.utils.set_random_seed(distribution.rank())          # different on each rank: rank 0's is broadcast
+def model_and_data(seed):
+    """The model (float64, Adam) and data both the ranks and the one-process reference train on."""
+    keras.utils.set_random_seed(seed)
     with keras.tensor.default_dtype("float64"):
         model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(8, activation="tanh"),
                                   keras.layers.Dense(3, activation="softmax")])
@@ -34,14 +35,15 @@ def model_and_data():
     return model, x, (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5).astype(int)
 
 
-if scenario == "fail":
-    if distribution.rank() == 1:
-        raise RuntimeError("rank 1 fails on purpose")
-    import time
-    time.sleep(60)          # rank 0 would wait forever for rank 1 without the abort
-elif scenario == "train":
-    model, x, y = model_and_data()
-    history = model.fit(x, y, batch_size=20, epochs=3, shuffle=True, callbacks=[RankFiles()], verbose=0)
+def main(out, scenario):
+    distribution.set_distribution(distribution.DataParallel())
+    if scenario == "fail":
+        if distribution.rank() == 1:
+            raise RuntimeError("rank 1 fails on purpose")
+        time.sleep(60)          # rank 0 would wait forever for rank 1 without the abort
+        return
+    model, x, y = model_and_data(distribution.rank())     # each rank its own draw: rank 0's is broadcast
+    history = model.fit(x, y, batch_size=20, epochs=3, shuffle=True, callbacks=[RankFiles(out)], verbose=0)
     logs = model.evaluate(x, y, batch_size=16, return_dict=True, verbose=0)
     predictions = model.predict(x, batch_size=16, verbose=0)
     if distribution.rank() == 0:
@@ -51,3 +53,7 @@ elif scenario == "train":
         (out / "logs.json").write_text(json.dumps({"history": history.history, "evaluate": logs,
                                                    "size": distribution.size(),
                                                    "devices": distribution.list_devices()}))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2])
