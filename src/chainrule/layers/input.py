@@ -21,6 +21,7 @@ def Input(shape=None, batch_size=None, dtype=None, batch_shape=None, name=None):
     placeholder = SymbolicTensor(arguments.sample_shape(shape, "shape"), dtype=dtype, name=name)
     placeholder.input_layer = InputLayer(shape=placeholder.shape[1:], batch_size=batch_size, dtype=dtype, name=name)
     placeholder.input_layer.set_symbolic_call(placeholder, placeholder)
+    placeholder.input_layer.output_shape = placeholder.shape
     return placeholder
 
 
