@@ -95,8 +95,8 @@ def test_backup_and_restore_resumes_weights_optimizer_and_epoch(tmp_path):
     interrupted = linear_model()
     interrupted.compile(optimizers.Adam(0.05), "mse")
     backup = callbacks.BackupAndRestore(tmp_path / "backup")
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0, callbacks=[backup, Interrupt(1)])
+    history = interrupted.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0, callbacks=[backup, Interrupt(1)])
+    assert history.epoch == [0] and interrupted.interrupted
     assert json.loads((tmp_path / "backup" / "state.json").read_text()) == {"epoch": 1}
 
     resumed = linear_model()
@@ -154,9 +154,8 @@ def test_backup_and_restore_resumes_inside_fit_as_keras_does(tmp_path):
     whole.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0)
     interrupted = linear_model()
     interrupted.compile(optimizers.Adam(0.05), "mse")
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0,
-                        callbacks=[callbacks.BackupAndRestore(tmp_path / "backup"), Interrupt(1)])
+    interrupted.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0,
+                    callbacks=[callbacks.BackupAndRestore(tmp_path / "backup"), Interrupt(1)])
     resumed = linear_model()
     resumed.compile(optimizers.Adam(0.05), "mse")
     history = resumed.fit(X, Y, epochs=4, batch_size=20, shuffle=False, verbose=0,

@@ -396,11 +396,14 @@ class LambdaCallback(Callback):
 
 
 class BackupAndRestore(Callback):
-    """Keeps a backup of training in ``backup_dir`` (the model file ``model.safetensors``: weights and
-    optimizer state, and ``state.json``: the last completed epoch), written at each epoch's end (or every
-    ``save_freq`` batches); a fit that starts with a backup there restores the weights and the optimizer
-    state, and ``initial_epoch`` says the epoch to go on from. With ``delete_checkpoint`` the backup is
-    removed when training ends (an interrupted fit never reaches on_train_end, so its backup stays).
+    """Keeps a backup of training in ``backup_dir`` (the model file ``model.safetensors``: weights,
+    optimizer state and the random generator's state, and ``state.json``: the last completed epoch),
+    written at each epoch's end (or every ``save_freq`` batches); a fit that starts with a backup there
+    restores the weights, the optimizer state and the generator (``saving.load_model``), and
+    ``initial_epoch`` says the epoch to go on from. With the default ``save_freq='epoch'`` the resumed fit
+    ends with the weights of an uninterrupted one, bit for bit, shuffling and dropout included. With
+    ``delete_checkpoint`` the backup is removed when training ends, unless a ``KeyboardInterrupt`` ended
+    it (``model.interrupted``): that backup stays for the next fit.
     chainrule's ``fit`` reads its starting epoch before the callbacks run: pass
     ``initial_epoch=backup.initial_epoch`` after ``backup.restore(model)`` to skip the completed epochs."""
 
@@ -424,8 +427,9 @@ class BackupAndRestore(Callback):
         self.restore(self.model)
 
     def restore(self, model):
-        """Put the backup's weights and optimizer state into ``model`` and set ``initial_epoch`` (the epoch
-        after the last completed one); without a backup, ``initial_epoch`` is 0 and nothing changes."""
+        """Put the backup's weights and optimizer state into ``model``, the backup's generator state into
+        ``utils.rng()``, and set ``initial_epoch`` (the epoch after the last completed one); without a
+        backup, ``initial_epoch`` is 0 and nothing changes."""
         self.model = model
         self.initial_epoch = 0
         if not os.path.exists(self.state_path):
@@ -461,7 +465,7 @@ class BackupAndRestore(Callback):
         os.replace(temporary, self.state_path)
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint:
+        if self.delete_checkpoint and not self.model.interrupted:
             for path in (self.model_path, self.state_path):
                 if os.path.exists(path):
                     os.remove(path)

@@ -2,8 +2,9 @@
 
 A model file holds the weights (``weights/0000``, ... in ``model.weights`` order) and the
 optimizer state (``optimizer/<name>``) as tensors, and in its metadata the model's JSON config
-(layer class names and ``get_config``), the compile settings and a format tag; a weights file
-(``save_weights``) holds the weights alone. Nothing is pickled: loading reads arrays and JSON only.
+(layer class names and ``get_config``), the compile settings, the state of chainrule's random generator
+(``utils.generator_state()``) and a format tag; a weights file (``save_weights``) holds the weights alone.
+Nothing is pickled: loading reads arrays and JSON only.
 
 Class names in a config are resolved among chainrule's own classes and the classes and functions
 of one's own that are registered (``register_keras_serializable``) or given as ``custom_objects``
@@ -20,6 +21,7 @@ import time
 from . import initializers
 from .backend import xp
 from .layers import base as layer_base
+from .utils import generator_state, rng, set_generator_state
 
 FORMAT = "chainrule.model"
 WEIGHTS_FORMAT = "chainrule.weights"
@@ -83,7 +85,8 @@ def save_model(model, filepath):
 
 
 def model_to_bytes(model):
-    """The bytes of the ``.safetensors`` file ``save_model`` writes (weights, optimizer state, config)."""
+    """The bytes of the ``.safetensors`` file ``save_model`` writes (weights, optimizer state, config, and
+    the random generator's state as JSON under "rng_state")."""
     from safetensors.numpy import save
     from . import metrics, optimizers
     from .version import __version__
@@ -96,7 +99,7 @@ def model_to_bytes(model):
               "input_shape": [list(s[1:]) for s in shape] if isinstance(shape, list) else list(shape[1:]),
               "weight_names": model.weight_names}
     metadata = {"format": FORMAT, "format_version": FORMAT_VERSION, "chainrule_version": __version__,
-                "model": json.dumps(record)}
+                "model": json.dumps(record), "rng_state": json.dumps(generator_state())}
     if model.optimizer is not None:
         metadata["compile"] = json.dumps({
             "optimizer": optimizers.serialize(model.optimizer),
@@ -388,21 +391,30 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """Rebuild the model saved at ``filepath``: same layers, weights and (when it was
     compiled) optimizer with its state, so predictions match and training resumes identically.
     ``custom_objects`` ({name: class or function}) names one's own layers, losses and metrics;
-    ``safe_mode`` is accepted for Keras code (loading never runs code from the file)."""
+    ``safe_mode`` is accepted for Keras code (loading never runs code from the file).
+
+    Unlike Keras, loading also puts chainrule's random generator (``utils.rng()``) back where it was
+    when the file was saved, so shuffling and dropout continue as if training had never stopped:
+    N epochs, save, load, M epochs give the weights of N + M epochs straight, bit for bit. Apart from
+    that restore, loading draws nothing from the generator (building the layers draws initial weights
+    that the file's weights replace; the generator is put back after the build). A file saved
+    without a generator state leaves the generator as it was."""
     path = os.fspath(filepath)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"filepath: no such file {path!r}")
     with open(path, "rb") as file, custom_object_scope(custom_objects or {}):
-        return model_from_bytes(file.read(), compile, path)
+        return model_from_bytes(file.read(), compile, path, restore_generator=True)
 
 
-def model_from_bytes(data, compile=True, path="<bytes>"):
+def model_from_bytes(data, compile=True, path="<bytes>", restore_generator=False):
     """The model ``model_to_bytes`` (or a file ``save_model`` wrote) holds; ``path`` names it in errors.
 
     The header, the config and the compile settings are checked whole (:func:`check_model_record`)
     before anything is built, and the layers are built within a budget of twice the entries of the
     file's weight tensors (``initializers.element_budget``); the shapes are then checked one by one
-    by ``set_weights``. Every refusal is a :class:`ModelFileError`."""
+    by ``set_weights``. Every refusal is a :class:`ModelFileError`. The build's draws from
+    ``utils.rng()`` are undone; with ``restore_generator`` the generator is then set to the file's
+    "rng_state" (when it has one)."""
     from . import optimizers
     metadata, tensors = _read(data, path, (FORMAT,))
     if "model" not in metadata:
@@ -419,6 +431,9 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
         raise ModelFileError(path, "header['optimizer/iterations']", f"expected a non-negative int scalar, got "
                                                                      f"{iterations.dtype} of shape {iterations.shape}: "
                                                                      f"{_short(iterations.tolist())}")
+    saved_generator = _parse_json(metadata["rng_state"], path, "rng_state") \
+        if restore_generator and "rng_state" in metadata else None
+    untouched = generator_state()
     try:
         with initializers.element_budget(2 * sum(w.size for w in weights) + BUILD_SLACK):
             model = layer_base.get_layer_class(record["class_name"]).from_config(record["config"])
@@ -430,6 +445,8 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
         model.set_weights(weights)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
         raise ModelFileError(path, "config", f"cannot be rebuilt: {_reason(error)}") from None
+    finally:
+        set_generator_state(untouched)    # the initial weights' draws are undone: the file's weights replace them
     if settings is not None:
         try:
             model.compile(optimizer=optimizers.deserialize(settings["optimizer"]),
@@ -442,7 +459,20 @@ def model_from_bytes(data, compile=True, path="<bytes>"):
             raise ModelFileError(path, "compile", f"the saved compile settings cannot be restored "
                                                   f"({_reason(error)}); load with "
                                                   "load_model(path, compile=False) and compile again") from None
+    if saved_generator is not None:
+        _restore_generator(saved_generator, path)
     return model
+
+
+def _restore_generator(state, path):
+    """Set ``utils.rng()`` to ``state`` (a file's "rng_state"), tried first on a fresh bit generator
+    of the same kind, so that a bad state is refused and leaves the generator as it was."""
+    kind = type(rng().bit_generator)
+    try:
+        kind().state = state
+    except (ValueError, TypeError, KeyError) as error:
+        raise ModelFileError(path, "rng_state", f"expected a {kind.__name__} generator state: {_reason(error)}") from None
+    set_generator_state(state)
 
 
 def _weights_of(tensors, count, path, field):

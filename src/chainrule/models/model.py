@@ -46,6 +46,7 @@ class Model(Layer):
         self.optimizer = None
         self.loss = None
         self.stop_training = False
+        self.interrupted = False    # set by fit when a KeyboardInterrupt stopped it
         self.history = None
         self._compile_settings = None
         self._compiled = None
@@ -407,7 +408,12 @@ class Model(Layer):
         """Train for ``epochs`` passes over the data in batches of ``batch_size`` (32 when None, as Keras;
         ``len(x)``: batch gradient descent; 1: stochastic). ``x`` may be arrays (one, a list or a dict
         by input name) or a generator or ``chainrule.utils.PyDataset`` yielding (x, y[, sample_weight]).
-        Returns the ``History``."""
+        Returns the ``History``.
+
+        A ``KeyboardInterrupt`` (Ctrl-C, or raised by a callback) stops training: ``fit`` sets
+        ``model.interrupted``, runs ``on_train_end`` and returns the History of the completed epochs. The
+        weights are those after the last completed batch when the interrupt lands between batches; one
+        that lands inside a batch's update may leave that batch half applied."""
         self._require_compiled("fit")
         epochs = arguments.non_negative_int(epochs, "epochs")
         initial_epoch = arguments.non_negative_int(initial_epoch, "initial_epoch")
@@ -459,20 +465,24 @@ class Model(Layer):
         initial_epoch = max([initial_epoch] + [callback.initial_epoch for callback in hooks_list    # a restored
                                                if isinstance(callback, callbacks_module.BackupAndRestore)])  # backup
         logs = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            hooks.on_epoch_begin(epoch)
-            epoch_logs = self._each_batch(train, "train", hooks, train_step)
-            if epoch_logs is None:
-                _warn_out_of_data(epoch)
-                break
-            logs = {key: as_float(value) for key, value in self._reduced_logs(epoch_logs).items()}
-            if validation is not None and epoch + 1 in validation_freq(epoch + 1):
-                val_logs = self._evaluate_batches(validation, hooks)
-                logs.update({f"val_{key}": value for key, value in val_logs.items()})
-            hooks.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
+        self.interrupted = False
+        try:
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                hooks.on_epoch_begin(epoch)
+                epoch_logs = self._each_batch(train, "train", hooks, train_step)
+                if epoch_logs is None:
+                    _warn_out_of_data(epoch)
+                    break
+                logs = {key: as_float(value) for key, value in self._reduced_logs(epoch_logs).items()}
+                if validation is not None and epoch + 1 in validation_freq(epoch + 1):
+                    val_logs = self._evaluate_batches(validation, hooks)
+                    logs.update({f"val_{key}": value for key, value in val_logs.items()})
+                hooks.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:    # Ctrl-C: stop here, keep the weights, end as training ends
+            self.interrupted = True
         self.optimizer.finalize_variable_values(self._params)     # with use_ema: the averages become the weights
         hooks.end("train", logs)
         return history
