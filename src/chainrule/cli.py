@@ -177,6 +177,8 @@ def run_train(args):
     start = time.perf_counter()
     history = model.fit(x_train, y_train, epochs=settings["epochs"], batch_size=settings["batch_size"],
                         validation_data=(x_test, y_test), verbose=1)
+    if model.interrupted:      # fit returned after Ctrl-C: stop here, as the command always has, writing nothing
+        raise KeyboardInterrupt
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     print(f"test accuracy: {test_accuracy:.4f}  (test loss {test_loss:.4f}, trained in {seconds:.1f} s)")
