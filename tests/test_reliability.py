@@ -118,7 +118,7 @@ def test_dropout_in_threads_draws_from_the_shared_generator_without_error():
 
 
 # ----- 2. model files refused cheaply, with one clear error ----------------------------------
-FUZZ_CASES = 400
+FUZZ_CASES = 2000
 
 
 def saved_bytes():
