@@ -458,3 +458,14 @@ def test_a_csv_header_is_skipped_only_when_no_field_is_a_number_or_empty(tmp_pat
     path = tmp_path / "header.csv"
     path.write_text("a,b,label\n1,2,0\n")
     assert read_csv_rows(path) == [[1.0, 2.0, 0.0]]
+
+
+@pytest.mark.parametrize("bad_y", [np.ones((5, 2)), np.ones((4, 7))], ids=["length", "shape"])
+def test_a_refused_first_fit_leaves_an_unbuilt_model_unbuilt(bad_y):
+    model = Sequential([Dense(2)])
+    model.compile("sgd", "mse")
+    with pytest.raises(ValueError):
+        model.fit(np.ones((4, 3)), bad_y, verbose=0)
+    assert not model.built and model.weights == [] and model.input_shape is None
+    model.fit(np.ones((4, 5)), np.ones((4, 2)), verbose=0)       # builds for the data it is then given
+    assert model.input_shape == (None, 5) and model.layers[0].kernel.shape == (5, 2)

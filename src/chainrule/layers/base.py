@@ -223,6 +223,14 @@ class Layer:
             self.build(input_shape)
             self.built = True
 
+    def unbuild(self):
+        """Forget the weights ``build`` created (and the sublayers'): the layer builds again on its next call."""
+        for layer in self.sublayers():
+            layer.unbuild()
+        self._weights, self._regularizers, self._constraints = [], [], []
+        self.output_shape = None
+        self.built = False
+
     def call(self, inputs, training=False):
         """The forward pass; ``training`` is passed only when ``call`` takes it (as Keras inspects it)."""
         raise NotImplementedError

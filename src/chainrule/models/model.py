@@ -145,6 +145,14 @@ class Model(Layer):
         self.output_shape = _shapes_of(output)
         self.built = True
 
+    def unbuild(self):
+        """Forget what building created (the input and output shapes, every layer's weights): the model
+        builds again on the next data it is given."""
+        for layer in self.layers:
+            layer.unbuild()
+        self._input_shape, self.output_shape, self._compiled = None, None, None
+        self.built = False
+
     def _training_argument(self, training):
         return {"training": training} if self.call_takes_training else {}
 
@@ -263,7 +271,16 @@ class Model(Layer):
         output's loss reads it and the sample weights (for several outputs, lists with one entry per
         output, None where not given)."""
         self._require_compiled("fit")
+        unbuilt = self._input_shape is None
         x = self._prepare_x(x, name)
+        try:
+            return self._prepare_targets(x, y, sample_weight, name, class_weight)
+        except (ValueError, TypeError):
+            if unbuilt:       # the data built the model: a refused first data set leaves it unbuilt
+                self.unbuild()
+            raise
+
+    def _prepare_targets(self, x, y, sample_weight, name, class_weight):
         count = len(structure.flatten(x)[0])
         compiled_loss = (self._compiled or self._setup_compiled())[0]
         y_label = "y" if name == "x" else f"{name} y"

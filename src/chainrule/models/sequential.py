@@ -61,6 +61,10 @@ class Sequential(Model):
         self.output_shape = self._placeholders[-1].shape if len(self._placeholders) > 1 else None
         return layer
 
+    def unbuild(self):
+        super().unbuild()
+        self._placeholders = []
+
     def build(self, input_shape):
         """Call every layer, in turn, on an ``Input`` of ``input_shape`` (batch axis first): each is built
         and knows its ``input`` and ``output`` placeholders, and the model its ``output_shape``."""
