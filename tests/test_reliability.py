@@ -2,6 +2,7 @@
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -440,7 +441,9 @@ def cli_cases(folder):
 def test_each_bad_case_through_the_command_is_one_line_on_stderr_with_its_exit_status(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.path.join(os.path.dirname(os.path.dirname(__file__)), "src")}
     cases = cli_cases(tmp_path)
-    runs = [subprocess.Popen([sys.executable, "-m", "chainrule.cli", *arguments], env=env, cwd=tmp_path,
+    installed = shutil.which("chainrule", path=os.path.dirname(sys.executable))    # the command pip installed
+    command = [installed] if installed else [sys.executable, "-m", "chainrule.cli"]
+    runs = [subprocess.Popen([*command, *arguments], env=env, cwd=tmp_path,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for arguments, _, _ in cases]
     for (arguments, status, fragment), run in zip(cases, runs):
         _, err = run.communicate(timeout=120)
