@@ -333,6 +333,7 @@ SAMPLES = {
     "GRUCell": lambda: layers.GRUCell(3, reset_after=False, recurrent_initializer="glorot_uniform"),
     "LSTMCell": lambda: layers.LSTMCell(3, unit_forget_bias=False, bias_initializer="ones"),
     "StackedRNNCells": lambda: layers.StackedRNNCells([layers.GRUCell(2), layers.SimpleRNNCell(3)]),
+    "Masking": lambda: layers.Masking(mask_value=-1.0),
     "RNN": lambda: layers.RNN(layers.LSTMCell(2), return_sequences=True, return_state=True, go_backwards=True),
     **{name: (lambda cls=getattr(layers, name): cls(3, 2, strides=1, padding="same", activation="relu",
                                                      kernel_regularizer="l2", bias_regularizer="l1",

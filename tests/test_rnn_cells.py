@@ -149,3 +149,86 @@ def test_rnn_of_each_cell_predicts_as_keras_with_the_same_weights(rng, cell, opt
     ours(x)
     ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
     np.testing.assert_allclose(ours(x).data, expected, rtol=1e-5, atol=1e-5)
+
+
+def padded(rng):
+    """Two sequences of 5 steps, the first with steps 1 and 4 all zeros (padding), the second with step 0."""
+    x = rng.standard_normal((2, 5, 3))
+    x[0, [1, 4]] = 0
+    x[1, 0] = 0
+    return x
+
+
+MASKED = {
+    "RNN(GRUCell)": lambda **kw: layers.RNN(layers.GRUCell(3, dtype="float64"), dtype="float64", **kw),
+    "RNN(stacked)": lambda **kw: layers.RNN([layers.LSTMCell(3, dtype="float64"),
+                                             layers.SimpleRNNCell(2, dtype="float64")], dtype="float64", **kw),
+    "SimpleRNN": lambda **kw: layers.SimpleRNN(3, dtype="float64", **kw),
+    "GRU": lambda **kw: layers.GRU(3, dtype="float64", **kw),
+    "LSTM": lambda **kw: layers.LSTM(3, dtype="float64", **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MASKED))
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_a_recurrent_layer_after_masking_skips_the_masked_steps(rng, name, go_backwards):
+    x = padded(rng)
+    layer = MASKED[name](return_sequences=True, return_state=True, go_backwards=go_backwards)
+    sequence, *states = layer(layers.Masking()(x))
+    for row, kept in ((0, [0, 2, 3]), (1, [1, 2, 3, 4])):
+        alone, *alone_states = layer(x[row:row + 1, kept])
+        np.testing.assert_allclose(sequence.data[row, -1], alone.data[0, -1], rtol=1e-12, atol=1e-12)
+        for state, alone_state in zip(states, alone_states, strict=True):
+            np.testing.assert_allclose(state.data[row], alone_state.data[0], rtol=1e-12, atol=1e-12)
+    order = [4, 3, 2, 1, 0] if go_backwards else [0, 1, 2, 3, 4]
+    masked_positions = [order.index(t) for t in (1, 4)]
+    for position in masked_positions:
+        expected = sequence.data[0, position - 1] if position else np.zeros(sequence.shape[-1])
+        np.testing.assert_array_equal(sequence.data[0, position], expected)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "RNN(stacked)"])
+def test_a_masked_recurrent_layer_passes_gradcheck(rng, name):
+    """With respect to the weights: a finite difference of the input would move padding off the mask value."""
+    model = cr.Sequential([layers.Masking(dtype="float64"), MASKED[name](return_sequences=True)])
+    assert layer_gradcheck(model, padded(rng), input_grad=False)
+
+
+def test_masking_zeroes_the_masked_steps_and_round_trips_its_config(rng):
+    x = padded(rng)
+    x[1, 2] = -1.0
+    out = layers.Masking(mask_value=-1.0)(x)
+    np.testing.assert_array_equal(out.keras_mask, [[True] * 5, [True, True, False, True, True]])
+    np.testing.assert_array_equal(out.data[1, 2], 0)
+    np.testing.assert_array_equal(out.data[0], x[0])
+
+
+def test_masking_before_lstm_in_a_sequential_model_trains(rng):
+    from chainrule.models import Sequential
+    model = Sequential([layers.Input((None, 3)), layers.Masking(), layers.LSTM(4), layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = padded(rng).astype(np.float32), rng.standard_normal((2, 1)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x)[:1], model.predict(x[:1, [0, 2, 3]]), rtol=1e-5, atol=1e-6)
+    history = model.fit(x, y, epochs=3, batch_size=2, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+@pytest.mark.keras_oracle
+@pytest.mark.parametrize("layer", ["SimpleRNN", "GRU", "LSTM", "RNN"])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_masking_before_a_recurrent_layer_predicts_as_keras(rng, layer, go_backwards):
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    x = padded(rng).astype(np.float32)
+
+    def build(lib):
+        if layer == "RNN":
+            recurrent = lib.layers.RNN(lib.layers.LSTMCell(3), return_sequences=True, go_backwards=go_backwards)
+        else:
+            recurrent = getattr(lib.layers, layer)(3, return_sequences=True, go_backwards=go_backwards)
+        return lib.Sequential([lib.layers.Input((5, 3)), lib.layers.Masking(), recurrent])
+
+    theirs, ours = build(keras), build(cr)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    np.testing.assert_allclose(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-5)

@@ -6,7 +6,7 @@ from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Layer, SymbolicTensor, get_layer_class
 from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, DepthwiseConv1D,
                             DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
-from .core import Activation, Dense, Dropout, Flatten, Lambda
+from .core import Activation, Dense, Dropout, Flatten, Lambda, Masking
 from .embedding import Embedding
 from .input import Input, InputLayer
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,

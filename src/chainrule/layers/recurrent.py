@@ -38,6 +38,38 @@ def _check_equal_lengths(layer, shapes):
                          f"got lengths {lengths}; pad them to one length")
 
 
+def state_list(states):
+    """A cell's states as a list (a cell may return a lone Tensor)."""
+    return list(states) if isinstance(states, (list, tuple)) else [states]
+
+
+def run_steps(step, sequence, states, go_backwards=False, mask=None, return_sequences=False):
+    """Loop ``step(x_t, states) -> (output_t, states_t)`` over the steps of ``sequence`` (batch, steps, ...)
+    on the Tensor graph, last to first with ``go_backwards``. Where ``mask`` (batch, steps) is False the
+    step is skipped, as Keras does: the states carry through and the output is the previous step's
+    (zeros before the first). Returns (every output stacked in processing order, or the last; the final states)."""
+    steps = sequence.shape[1]
+    outputs = []
+    for t in range(steps - 1, -1, -1) if go_backwards else range(steps):
+        output, new_states = step(sequence[:, t], states)
+        new_states = state_list(new_states)
+        if mask is not None:
+            keep = mask[:, t, None]
+            previous = outputs[-1] if outputs else Tensor(xp.zeros(output.shape, dtype=output.dtype))
+            output = F.where(keep, output, previous)
+            new_states = _kept(keep, new_states, states)
+        outputs.append(output)
+        states = new_states
+    return (F.stack(outputs, axis=1) if return_sequences else outputs[-1]), states
+
+
+def _kept(keep, new, old):
+    """``new`` where ``keep`` holds, else ``old``, through nested lists of states."""
+    if isinstance(new, (list, tuple)):
+        return [_kept(keep, n, o) for n, o in zip(new, old)]
+    return F.where(keep, new, old)
+
+
 class _RNN(Layer):
     """A recurrent layer over (batch, steps, features).
 
@@ -89,18 +121,28 @@ class _RNN(Layer):
         inputs = sequence_batch(self, inputs)
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: expected {self.kernel.shape[0]} features per step, got shape {inputs.shape}")
-        return self.activate(F.linear(inputs, self.kernel, self._input_bias()))
+        mask = getattr(inputs, "keras_mask", None)
+        return self.activate(F.linear(inputs, self.kernel, self._input_bias()), mask=mask)
 
-    def activate(self, xw):
+    def activate(self, xw, mask=None):
         """The output from the projected steps xw = x @ kernel + bias (the layer's z): the cell's
-        recurrence over the steps, the output marked with xw."""
+        recurrence over the steps, the output marked with xw. With a ``mask`` (batch, steps) from
+        :class:`Masking` the steps run one by one (:func:`run_steps`), the masked ones skipped."""
         state0 = Tensor(xp.zeros((xw.shape[0], self.state_size), dtype=xw.dtype))
-        states = F.recurrence(xw, state0, self._recurrent_weights(), self.cell, reverse=self.go_backwards)
-        output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
+        weights = self._recurrent_weights()
+        if mask is None:
+            states = F.recurrence(xw, state0, weights, self.cell, reverse=self.go_backwards)
+            output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
+            last = states[:, -1]
+        else:
+            def step(xw_t, states):
+                state = self.cell.apply(xw_t, states[0], *weights)
+                return self._hidden(state), [state]
+            output, (last,) = run_steps(step, xw, [state0], self.go_backwards, mask, self.return_sequences)
         output.preactivation = xw
         if not self.return_state:
             return output
-        return [output] + self._final_states(states[:, -1])
+        return [output] + self._final_states(last)
 
     @property
     def state_size(self):

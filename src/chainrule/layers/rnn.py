@@ -11,11 +11,7 @@ from .. import functional as F
 from ..backend import xp
 from ..tensor import Tensor
 from .base import Layer, deserialize_layer, serialize_layer
-from .recurrent import sequence_batch
-
-
-def _state_list(states):
-    return list(states) if isinstance(states, (list, tuple)) else [states]
+from .recurrent import run_steps, sequence_batch, state_list
 
 
 def _flat(structure):
@@ -82,7 +78,7 @@ class SimpleRNNCell(_Cell):
         super().__init__(units, **kwargs)
 
     def call(self, inputs, states, training=False):
-        h = self.activation(F.linear(inputs, self.kernel, self.bias) + _state_list(states)[0] @ self.recurrent_kernel)
+        h = self.activation(F.linear(inputs, self.kernel, self.bias) + state_list(states)[0] @ self.recurrent_kernel)
         return h, [h] if isinstance(states, (list, tuple)) else h
 
     def get_config(self):
@@ -105,7 +101,7 @@ class GRUCell(_Cell):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def call(self, inputs, states, training=False):
-        h_prev = _state_list(states)[0]
+        h_prev = state_list(states)[0]
         if self.reset_after:
             input_bias, recurrent_bias = (self.bias[0], self.bias[1]) if self.use_bias else (None, self._zero_bias())
             xw = F.linear(inputs, self.kernel, input_bias)
@@ -186,7 +182,7 @@ class StackedRNNCells(Layer):
         for cell, cell_states in zip(self.cells, states):
             nested = isinstance(cell_states, (list, tuple))
             inputs, cell_new = cell(inputs, list(cell_states) if nested else [cell_states], training=training)
-            cell_new = _state_list(cell_new)
+            cell_new = state_list(cell_new)
             new_states.append(cell_new if nested else cell_new[0])
         return inputs, new_states
 
@@ -245,16 +241,12 @@ class RNN(Layer):
         self.cell.build_for((input_shape[0], input_shape[-1]))
 
     def call(self, inputs, training=False):
+        mask = getattr(inputs, "keras_mask", None)
         inputs = sequence_batch(self, inputs)
         size = self.cell.state_size
         states = _zeros(size if isinstance(size, (list, tuple)) else [size], inputs.shape[0], inputs.dtype)
-        steps = range(inputs.shape[1] - 1, -1, -1) if self.go_backwards else range(inputs.shape[1])
-        outputs = []
-        for t in steps:
-            output, states = self.cell(inputs[:, t], states, training=training)
-            states = _state_list(states)
-            outputs.append(output)
-        output = F.stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        output, states = run_steps(lambda x_t, states: self.cell(x_t, states, training=training), inputs, states,
+                                   self.go_backwards, mask, self.return_sequences)
         return [output] + _flat(states) if self.return_state else output
 
     def get_config(self):
