@@ -232,3 +232,28 @@ def test_masking_before_a_recurrent_layer_predicts_as_keras(rng, layer, go_backw
     theirs, ours = build(keras), build(cr)
     ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
     np.testing.assert_allclose(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-5)
+
+
+def test_zero_output_for_mask_gives_zeros_at_the_masked_steps(rng):
+    layer = layers.RNN(layers.GRUCell(3), return_sequences=True, zero_output_for_mask=True)
+    sequence = layer(layers.Masking()(padded(rng))).data
+    np.testing.assert_array_equal(sequence[0, [1, 4]], 0)
+    np.testing.assert_array_equal(sequence[1, 0], 0)
+    assert np.all(sequence[0, [0, 2, 3]] != 0)
+
+
+@pytest.mark.keras_oracle
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_masking_before_bidirectional_predicts_as_keras(rng, return_sequences):
+    import os
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    keras = pytest.importorskip("keras")
+    x = padded(rng).astype(np.float32)
+
+    def build(lib):
+        return lib.Sequential([lib.layers.Input((5, 3)), lib.layers.Masking(),
+                               lib.layers.Bidirectional(lib.layers.GRU(2, return_sequences=return_sequences))])
+
+    theirs, ours = build(keras), build(cr)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    np.testing.assert_allclose(ours.predict(x), np.asarray(theirs.predict(x, verbose=0)), rtol=1e-5, atol=1e-5)

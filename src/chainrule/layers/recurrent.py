@@ -43,11 +43,13 @@ def state_list(states):
     return list(states) if isinstance(states, (list, tuple)) else [states]
 
 
-def run_steps(step, sequence, states, go_backwards=False, mask=None, return_sequences=False):
+def run_steps(step, sequence, states, go_backwards=False, mask=None, return_sequences=False,
+              zero_output_for_mask=False):
     """Loop ``step(x_t, states) -> (output_t, states_t)`` over the steps of ``sequence`` (batch, steps, ...)
     on the Tensor graph, last to first with ``go_backwards``. Where ``mask`` (batch, steps) is False the
     step is skipped, as Keras does: the states carry through and the output is the previous step's
-    (zeros before the first). Returns (every output stacked in processing order, or the last; the final states)."""
+    (zeros before the first; always zeros with ``zero_output_for_mask``). Returns (every output stacked
+    in processing order, or the last; the final states)."""
     steps = sequence.shape[1]
     outputs = []
     for t in range(steps - 1, -1, -1) if go_backwards else range(steps):
@@ -55,7 +57,8 @@ def run_steps(step, sequence, states, go_backwards=False, mask=None, return_sequ
         new_states = state_list(new_states)
         if mask is not None:
             keep = mask[:, t, None]
-            previous = outputs[-1] if outputs else Tensor(xp.zeros(output.shape, dtype=output.dtype))
+            previous = outputs[-1] if outputs and not zero_output_for_mask else \
+                Tensor(xp.zeros(output.shape, dtype=output.dtype))
             output = F.where(keep, output, previous)
             new_states = _kept(keep, new_states, states)
         outputs.append(output)
@@ -76,13 +79,15 @@ class _RNN(Layer):
     Output: the last state's h (batch, units), or every step's (batch, steps, units)
     with ``return_sequences``; with ``return_state`` a list [output, *final states].
     ``go_backwards`` reads the steps last to first and returns the sequence in that order.
+    ``zero_output_for_mask``: after :class:`Masking`, a masked step's output is zeros instead of the
+    previous step's (Bidirectional sets it for its copies when they return sequences, as Keras).
     """
 
     cell = None
     gates = 1
 
     def __init__(self, units, use_bias=True, return_sequences=False, return_state=False, go_backwards=False,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", zero_output_for_mask=False, **kwargs):
         self.units = arguments.positive_int(units, "units")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -90,6 +95,7 @@ class _RNN(Layer):
         self.use_bias = bool(use_bias)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.kernel = self.recurrent_kernel = self.bias = None
 
     def build(self, input_shape):
@@ -138,7 +144,8 @@ class _RNN(Layer):
             def step(xw_t, states):
                 state = self.cell.apply(xw_t, states[0], *weights)
                 return self._hidden(state), [state]
-            output, (last,) = run_steps(step, xw, [state0], self.go_backwards, mask, self.return_sequences)
+            output, (last,) = run_steps(step, xw, [state0], self.go_backwards, mask, self.return_sequences,
+                                        self.zero_output_for_mask)
         output.preactivation = xw
         if not self.return_state:
             return output
@@ -157,7 +164,7 @@ class _RNN(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards,
+                "go_backwards": self.go_backwards, "zero_output_for_mask": self.zero_output_for_mask,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer)}
 
@@ -241,6 +248,8 @@ class Bidirectional(Layer):
         self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
         self.backward_layer = type(layer).from_config(
             {**config, "name": f"backward_{layer.name}", "go_backwards": True})
+        for copy in (self.forward_layer, self.backward_layer):
+            copy.zero_output_for_mask = copy.return_sequences
 
     def build(self, input_shape):
         for layer in (self.forward_layer, self.backward_layer):

@@ -215,9 +215,12 @@ class RNN(Layer):
     (output_t, states_t) = cell(x_t, states_{t-1}). Output: the last step's output, or every step's
     (batch, steps, output) with ``return_sequences``; with ``return_state`` a list
     [output, *final states]. ``go_backwards`` reads the steps last to first and returns the sequence
-    in that order. ``cell`` may be a list of cells (stacked as :class:`StackedRNNCells`)."""
+    in that order. ``cell`` may be a list of cells (stacked as :class:`StackedRNNCells`).
+    ``zero_output_for_mask``: after :class:`Masking`, a masked step's output is zeros instead of the
+    previous step's."""
 
-    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, **kwargs):
+    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
+                 zero_output_for_mask=False, **kwargs):
         if isinstance(cell, (list, tuple)):
             cell = StackedRNNCells(cell)
         if not isinstance(cell, Layer) or not hasattr(cell, "state_size"):
@@ -227,6 +230,7 @@ class RNN(Layer):
         self.cell = cell
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
 
     @property
     def state_size(self):
@@ -246,13 +250,13 @@ class RNN(Layer):
         size = self.cell.state_size
         states = _zeros(size if isinstance(size, (list, tuple)) else [size], inputs.shape[0], inputs.dtype)
         output, states = run_steps(lambda x_t, states: self.cell(x_t, states, training=training), inputs, states,
-                                   self.go_backwards, mask, self.return_sequences)
+                                   self.go_backwards, mask, self.return_sequences, self.zero_output_for_mask)
         return [output] + _flat(states) if self.return_state else output
 
     def get_config(self):
         return {**super().get_config(), "cell": serialize_layer(self.cell),
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards}
+                "go_backwards": self.go_backwards, "zero_output_for_mask": self.zero_output_for_mask}
 
     @classmethod
     def from_config(cls, config):
