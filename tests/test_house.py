@@ -329,6 +329,12 @@ SAMPLES = {
     "GRU": lambda: layers.GRU(3, return_state=True, use_bias=False),
     "LSTM": lambda: layers.LSTM(3, unit_forget_bias=False),
     "Bidirectional": lambda: layers.Bidirectional(layers.GRU(2, return_sequences=True), merge_mode="sum"),
+    "SimpleRNNCell": lambda: layers.SimpleRNNCell(3, activation="relu", use_bias=False),
+    "GRUCell": lambda: layers.GRUCell(3, reset_after=False, recurrent_initializer="glorot_uniform"),
+    "LSTMCell": lambda: layers.LSTMCell(3, unit_forget_bias=False, bias_initializer="ones"),
+    "StackedRNNCells": lambda: layers.StackedRNNCells([layers.GRUCell(2), layers.SimpleRNNCell(3)]),
+    "Masking": lambda: layers.Masking(mask_value=-1.0),
+    "RNN": lambda: layers.RNN(layers.LSTMCell(2), return_sequences=True, return_state=True, go_backwards=True),
     **{name: (lambda cls=getattr(layers, name): cls(3, 2, strides=1, padding="same", activation="relu",
                                                      kernel_regularizer="l2", bias_regularizer="l1",
                                                      kernel_constraint="unit_norm", bias_constraint="non_neg"))

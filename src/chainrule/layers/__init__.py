@@ -1,12 +1,12 @@
 """Keras-style layers (``chainrule.layers``)."""
 from . import activation, attention, convolutional, core, merging, normalization, pooling, preprocessing, \
-    regularization, reshaping, wrappers
+    regularization, reshaping, rnn, wrappers
 from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Layer, SymbolicTensor, get_layer_class
 from .convolutional import (Conv1D, Conv1DTranspose, Conv2D, Conv2DTranspose, Conv3D, DepthwiseConv1D,
                             DepthwiseConv2D, SeparableConv1D, SeparableConv2D)
-from .core import Activation, Dense, Dropout, Flatten, Lambda
+from .core import Activation, Dense, Dropout, Flatten, Lambda, Masking
 from .embedding import Embedding
 from .input import Input, InputLayer
 from .merging import (Add, Average, Concatenate, Dot, Maximum, Minimum, Multiply, Subtract, add, average,
@@ -18,6 +18,7 @@ from .pooling import (AveragePooling1D, AveragePooling2D, AveragePooling3D, AvgP
                       MaxPool3D, MaxPooling1D, MaxPooling2D, MaxPooling3D)
 from .preprocessing import CategoryEncoding, Discretization, Normalization, Rescaling
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .rnn import RNN, GRUCell, LSTMCell, SimpleRNNCell, StackedRNNCells
 from .regularization import AlphaDropout, GaussianDropout, GaussianNoise, SpatialDropout1D, SpatialDropout2D
 from .reshaping import (Cropping1D, Cropping2D, Permute, RepeatVector, Reshape, UpSampling1D, UpSampling2D,
                         ZeroPadding1D, ZeroPadding2D)
@@ -26,5 +27,5 @@ from .wrappers import TimeDistributed
 __all__ = sorted(
     activation.__all__ + attention.__all__ + convolutional.__all__ + core.__all__ + merging.__all__
     + normalization.__all__ + pooling.__all__ + preprocessing.__all__ + regularization.__all__ + reshaping.__all__
-    + wrappers.__all__ + ["Bidirectional", "Embedding", "GRU", "Input", "InputLayer", "LSTM", "Layer", "SimpleRNN",
-                          "SymbolicTensor", "get_layer_class"])
+    + rnn.__all__ + wrappers.__all__ + ["Bidirectional", "Embedding", "GRU", "Input", "InputLayer", "LSTM", "Layer",
+                                        "SimpleRNN", "SymbolicTensor", "get_layer_class"])

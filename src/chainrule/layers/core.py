@@ -1,7 +1,8 @@
-"""Core layers: Dense, Activation, Dropout, Flatten, Lambda."""
+"""Core layers: Dense, Activation, Dropout, Flatten, Lambda, Masking."""
 from .. import activations, arguments, constraints, initializers, regularizers
 from .. import functional as F
 from .. import random
+from ..backend import xp
 from .base import Layer, custom_object
 from .layout import channels_last, data_format_argument
 
@@ -112,6 +113,26 @@ class Dropout(Layer):
                 "noise_shape": None if self.noise_shape is None else list(self.noise_shape), "seed": self.seed}
 
 
+class Masking(Layer):
+    """Marks the steps whose features all equal ``mask_value`` as padding: mask = any(x != mask_value,
+    axis=-1) (batch, steps), a = x * mask. The output carries the mask (``output.keras_mask``), and a
+    recurrent layer called on it directly (RNN, SimpleRNN, GRU, LSTM) skips the masked steps, carrying its
+    state through and repeating the previous output, as Keras does; other layers do not see the mask."""
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value)
+
+    def call(self, inputs, training=False):
+        mask = xp.any(inputs.data != self.mask_value, axis=-1)
+        output = inputs * mask[..., None].astype(inputs.dtype)
+        output.keras_mask = mask
+        return output
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}
+
+
 class Flatten(Layer):
     """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...); with 'channels_first' the channel axis is moved
     last first, so the order of the features is the same in both data formats (as Keras)."""
@@ -188,4 +209,4 @@ def _function_name(function):
         "load_model in custom_objects, or write a Layer subclass")
 
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Lambda"]
+__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Lambda", "Masking"]

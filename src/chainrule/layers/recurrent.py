@@ -38,19 +38,56 @@ def _check_equal_lengths(layer, shapes):
                          f"got lengths {lengths}; pad them to one length")
 
 
+def state_list(states):
+    """A cell's states as a list (a cell may return a lone Tensor)."""
+    return list(states) if isinstance(states, (list, tuple)) else [states]
+
+
+def run_steps(step, sequence, states, go_backwards=False, mask=None, return_sequences=False,
+              zero_output_for_mask=False):
+    """Loop ``step(x_t, states) -> (output_t, states_t)`` over the steps of ``sequence`` (batch, steps, ...)
+    on the Tensor graph, last to first with ``go_backwards``. Where ``mask`` (batch, steps) is False the
+    step is skipped, as Keras does: the states carry through and the output is the previous step's
+    (zeros before the first; always zeros with ``zero_output_for_mask``). Returns (every output stacked
+    in processing order, or the last; the final states)."""
+    steps = sequence.shape[1]
+    outputs = []
+    for t in range(steps - 1, -1, -1) if go_backwards else range(steps):
+        output, new_states = step(sequence[:, t], states)
+        new_states = state_list(new_states)
+        if mask is not None:
+            keep = mask[:, t, None]
+            previous = outputs[-1] if outputs and not zero_output_for_mask else \
+                Tensor(xp.zeros(output.shape, dtype=output.dtype))
+            output = F.where(keep, output, previous)
+            new_states = _kept(keep, new_states, states)
+        outputs.append(output)
+        states = new_states
+    return (F.stack(outputs, axis=1) if return_sequences else outputs[-1]), states
+
+
+def _kept(keep, new, old):
+    """``new`` where ``keep`` holds, else ``old``, through nested lists of states."""
+    if isinstance(new, (list, tuple)):
+        return [_kept(keep, n, o) for n, o in zip(new, old)]
+    return F.where(keep, new, old)
+
+
 class _RNN(Layer):
     """A recurrent layer over (batch, steps, features).
 
     Output: the last state's h (batch, units), or every step's (batch, steps, units)
     with ``return_sequences``; with ``return_state`` a list [output, *final states].
     ``go_backwards`` reads the steps last to first and returns the sequence in that order.
+    ``zero_output_for_mask``: after :class:`Masking`, a masked step's output is zeros instead of the
+    previous step's (Bidirectional sets it for its copies when they return sequences, as Keras).
     """
 
     cell = None
     gates = 1
 
     def __init__(self, units, use_bias=True, return_sequences=False, return_state=False, go_backwards=False,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", zero_output_for_mask=False, **kwargs):
         self.units = arguments.positive_int(units, "units")
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -58,6 +95,7 @@ class _RNN(Layer):
         self.use_bias = bool(use_bias)
         self.return_sequences, self.return_state = bool(return_sequences), bool(return_state)
         self.go_backwards = bool(go_backwards)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
         self.kernel = self.recurrent_kernel = self.bias = None
 
     def build(self, input_shape):
@@ -89,18 +127,29 @@ class _RNN(Layer):
         inputs = sequence_batch(self, inputs)
         if inputs.shape[-1] != self.kernel.shape[0]:
             raise ValueError(f"{self.name}: expected {self.kernel.shape[0]} features per step, got shape {inputs.shape}")
-        return self.activate(F.linear(inputs, self.kernel, self._input_bias()))
+        mask = getattr(inputs, "keras_mask", None)
+        return self.activate(F.linear(inputs, self.kernel, self._input_bias()), mask=mask)
 
-    def activate(self, xw):
+    def activate(self, xw, mask=None):
         """The output from the projected steps xw = x @ kernel + bias (the layer's z): the cell's
-        recurrence over the steps, the output marked with xw."""
+        recurrence over the steps, the output marked with xw. With a ``mask`` (batch, steps) from
+        :class:`Masking` the steps run one by one (:func:`run_steps`), the masked ones skipped."""
         state0 = Tensor(xp.zeros((xw.shape[0], self.state_size), dtype=xw.dtype))
-        states = F.recurrence(xw, state0, self._recurrent_weights(), self.cell, reverse=self.go_backwards)
-        output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
+        weights = self._recurrent_weights()
+        if mask is None:
+            states = F.recurrence(xw, state0, weights, self.cell, reverse=self.go_backwards)
+            output = self._hidden(states) if self.return_sequences else self._hidden(states[:, -1])
+            last = states[:, -1]
+        else:
+            def step(xw_t, states):
+                state = self.cell.apply(xw_t, states[0], *weights)
+                return self._hidden(state), [state]
+            output, (last,) = run_steps(step, xw, [state0], self.go_backwards, mask, self.return_sequences,
+                                        self.zero_output_for_mask)
         output.preactivation = xw
         if not self.return_state:
             return output
-        return [output] + self._final_states(states[:, -1])
+        return [output] + self._final_states(last)
 
     @property
     def state_size(self):
@@ -115,7 +164,7 @@ class _RNN(Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "use_bias": self.use_bias,
                 "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards,
+                "go_backwards": self.go_backwards, "zero_output_for_mask": self.zero_output_for_mask,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer)}
 
@@ -199,6 +248,8 @@ class Bidirectional(Layer):
         self.forward_layer = type(layer).from_config({**config, "name": f"forward_{layer.name}"})
         self.backward_layer = type(layer).from_config(
             {**config, "name": f"backward_{layer.name}", "go_backwards": True})
+        for copy in (self.forward_layer, self.backward_layer):
+            copy.zero_output_for_mask = copy.return_sequences
 
     def build(self, input_shape):
         for layer in (self.forward_layer, self.backward_layer):
