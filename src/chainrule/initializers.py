@@ -272,6 +272,7 @@ _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal,
     "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform,
+    "uniform": RandomUniform, "normal": RandomNormal,        # Keras 3's short aliases
 }
 
 
