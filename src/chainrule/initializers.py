@@ -309,3 +309,10 @@ def serialize(initializer):
     """The config dict ``get`` rebuilds ``initializer`` from."""
     name = next(key for key, cls in _BY_NAME.items() if type(initializer) is cls)
     return {"class_name": name, "config": initializer.get_config()}
+
+
+# Keras 3's lowercase names of the classes
+zeros, ones, constant, random_uniform, random_normal = Zeros, Ones, Constant, RandomUniform, RandomNormal
+truncated_normal, identity, orthogonal, variance_scaling = TruncatedNormal, Identity, Orthogonal, VarianceScaling
+glorot_uniform, glorot_normal, he_uniform, he_normal = GlorotUniform, GlorotNormal, HeUniform, HeNormal
+lecun_normal, lecun_uniform = LecunNormal, LecunUniform

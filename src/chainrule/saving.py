@@ -53,6 +53,11 @@ def register_keras_serializable(package="Custom", name=None):
     return register
 
 
+def get_custom_objects():
+    """The classes and functions registered with ``register_keras_serializable`` ({"package>name": obj})."""
+    return layer_base.registered_objects()
+
+
 def get_registered_name(obj):
     return layer_base.registered_name(obj)
 

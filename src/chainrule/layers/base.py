@@ -358,6 +358,11 @@ def _flattened(value):
     return items
 
 
+def registered_objects():
+    """A copy of the registry of one's own classes and functions ({"package>name": obj})."""
+    return dict(_REGISTERED)
+
+
 def register(obj, name):
     """Record ``obj`` (a class or function) under ``name`` ("package>Name") for deserialization."""
     _REGISTERED[name] = obj
