@@ -117,26 +117,6 @@ def test_one_graph_of_layers_gives_an_encoder_model():
     assert encoder.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0).shape == (2, 4)
 
 
-
-
-
-def test_with_fixed_lengths_the_ticket_classifier_weighs_its_losses_by_output_name():
-    model = ticket_classifier(title_length=10, body_length=20)
-    model.compile(optimizer=keras.optimizers.RMSprop(1e-3),
-                  loss={"priority": keras.losses.BinaryCrossentropy(from_logits=True),
-                        "department": keras.losses.CategoricalCrossentropy(from_logits=True)},
-                  loss_weights={"priority": 1.0, "department": 0.2})
-    title_data, body_data, tags_data, priority_targets, dept_targets = ticket_data()
-    history = model.fit({"title": title_data, "body": body_data, "tags": tags_data},
-                        {"priority": priority_targets, "department": dept_targets},
-                        epochs=3, batch_size=16, verbose=0)
-    assert {"loss", "priority_loss", "department_loss"} <= set(history.history)
-    assert history.history["loss"][-1] < history.history["loss"][0]
-    total = history.history["loss"][-1]
-    weighted = history.history["priority_loss"][-1] + 0.2 * history.history["department_loss"][-1]
-    assert abs(total - weighted) < 1e-3 * max(1.0, abs(total))
-
-
 def test_a_toy_resnet_with_skip_connections_trains():
     inputs = keras.Input(shape=(32, 32, 3), name="img")
     x = layers.Conv2D(4, 3, activation="relu")(inputs)
