@@ -2,19 +2,14 @@
 Keras 3 on the JAX backend: the same values from the same inputs, and for the losses the same
 gradients (jax.grad against chainrule's backward). Skipped when keras is not installed."""
 import math
-import os
 
 import numpy as np
 import pytest
+from keras_jax import jax, keras
 
-os.environ["KERAS_BACKEND"] = "jax"
-keras = pytest.importorskip("keras", exc_type=ImportError)
-jax = pytest.importorskip("jax", exc_type=ImportError)
-jax.config.update("jax_enable_x64", True)
-
-import chainrule as cr  # noqa: E402
-from chainrule import Tensor, losses, optimizers  # noqa: E402
-from chainrule.optimizers import schedules  # noqa: E402
+import chainrule as cr
+from chainrule import Tensor, losses, optimizers
+from chainrule.optimizers import schedules
 
 pytestmark = pytest.mark.keras_oracle
 

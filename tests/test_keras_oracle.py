@@ -2,18 +2,13 @@
 signatures, the same values, and the same gradients (jax.grad of sum(op * cotangent)).
 Skipped when keras or jax is not installed (``pip install chainrule[keras_oracle]``)."""
 import inspect
-import os
 
 import numpy as np
 import pytest
+from keras_jax import jax, keras
 
-os.environ["KERAS_BACKEND"] = "jax"
-keras = pytest.importorskip("keras", exc_type=ImportError)
-jax = pytest.importorskip("jax", exc_type=ImportError)
-jax.config.update("jax_enable_x64", True)
-
-import chainrule as cr  # noqa: E402
-from op_inputs import A, B, DISTINCT, IMAGES, KERNEL, LABELS, ONE_HOT, POSITIVE, PROBS, SEQUENCE  # noqa: E402
+import chainrule as cr
+from op_inputs import A, B, DISTINCT, IMAGES, KERNEL, LABELS, ONE_HOT, POSITIVE, PROBS, SEQUENCE
 
 pytestmark = pytest.mark.keras_oracle
 

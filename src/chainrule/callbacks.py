@@ -156,16 +156,21 @@ class ProgbarLogger(Callback):
             self.progress = None
 
 
+def as_list(callbacks):
+    """``callbacks`` (None, or a list of Callback instances) as a list, or a TypeError naming the argument."""
+    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"callbacks: expected a list of Callback instances, got {type(callbacks).__name__}")
+    for callback in callbacks or []:
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks: expected Callback instances, got {type(callback).__name__}")
+    return list(callbacks or [])
+
+
 class CallbackList:
     """Calls each callback's hook in order; batch hooks only for the callbacks that override them."""
 
     def __init__(self, callbacks, model, **params):
-        if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-            raise TypeError(f"callbacks: expected a list of Callback instances, got {type(callbacks).__name__}")
-        self.callbacks = list(callbacks or [])
-        for callback in self.callbacks:
-            if not isinstance(callback, Callback):
-                raise TypeError(f"callbacks: expected Callback instances, got {type(callback).__name__}")
+        self.callbacks = as_list(callbacks)
         for callback in self.callbacks:
             callback.set_model(model)
             callback.set_params(dict(params))

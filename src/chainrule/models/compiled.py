@@ -9,7 +9,6 @@ A single loss, or a flat list of metrics, applies to every output; a list gives 
 in order, a dict one per output name. With several outputs the logs name each output's loss
 '{output}_loss' and its metrics '{output}_{metric}', as Keras does.
 """
-from .. import losses as losses_module
 from .. import metrics as metrics_module
 from ..tensor import Tensor
 from . import structure
@@ -62,8 +61,7 @@ class CompiledLoss:
 
     def __init__(self, loss, loss_weights, output_names):
         self.output_names = list(output_names)
-        self.losses = [None if entry is None else losses_module.get(entry)
-                       for entry in per_output(loss, self.output_names, "loss")]
+        self.losses = per_output(loss, self.output_names, "loss")     # resolved by compile
         weights = per_output(1.0 if loss_weights is None else loss_weights, self.output_names, "loss_weights", 1.0)
         for name, weight in zip(self.output_names, weights):
             if isinstance(weight, bool) or not isinstance(weight, (int, float)):

@@ -14,6 +14,7 @@ in place of a framework's gradient tape.
 """
 import math
 import os
+import warnings
 
 from .. import arguments
 from .. import callbacks as callbacks_module
@@ -439,7 +440,7 @@ class Model(Layer):
                 or not 0 <= validation_split < 1:
             raise ValueError(f"validation_split: expected a float in [0, 1), got {validation_split!r}")
         validation_freq = _validation_epochs(validation_freq)
-        hooks_list = _callback_list(callbacks)
+        hooks_list = callbacks_module.as_list(callbacks)
         if steps_per_epoch is not None:
             arguments.positive_int(steps_per_epoch, "steps_per_epoch")
         if batching.is_stream(x):
@@ -569,7 +570,7 @@ class Model(Layer):
         ``return_dict``); ``callbacks`` get the test hooks. ``x`` may be a generator or PyDataset."""
         self._require_compiled("evaluate")
         verbose = _verbosity(verbose, default=0)
-        hooks = callbacks_module.CallbackList(_callback_list(callbacks), self, verbose=verbose, epochs=1, steps=steps)
+        hooks = callbacks_module.CallbackList(callbacks_module.as_list(callbacks), self, verbose=verbose, epochs=1, steps=steps)
         if steps is not None:
             arguments.positive_int(steps, "steps")
         if batching.is_stream(x):
@@ -589,7 +590,7 @@ class Model(Layer):
         for several outputs); ``callbacks`` get the predict hooks, each batch's outputs in the batch
         end logs. ``x`` may be a generator or PyDataset yielding x (or (x, ...))."""
         verbose = _verbosity(verbose, default=0)
-        hooks = callbacks_module.CallbackList(_callback_list(callbacks), self, verbose=verbose, epochs=1, steps=steps)
+        hooks = callbacks_module.CallbackList(callbacks_module.as_list(callbacks), self, verbose=verbose, epochs=1, steps=steps)
         if steps is not None:
             arguments.positive_int(steps, "steps")
         strategy = None     # a source of batches is predicted whole on every rank
@@ -680,10 +681,6 @@ class Model(Layer):
                 inputs, outputs = Graph.rebuild(config)
                 return cls(inputs, outputs, name=config["name"])
             return cls(**config)
-
-
-def data_module_unpack(batch):
-    return batching.unpack(batch)
 
 
 def _resolved_losses(loss):
@@ -823,12 +820,5 @@ def _validation_epochs(validation_freq):
 
 
 def _warn_out_of_data(epoch):
-    import warnings
     warnings.warn(f"fit: the data source ran out of batches in epoch {epoch + 1}; training stopped "
                   "(give steps_per_epoch, or a source that repeats)", stacklevel=3)
-
-
-def _callback_list(callbacks):
-    if callbacks is not None and not isinstance(callbacks, (list, tuple)):
-        raise TypeError(f"callbacks: expected a list of Callback instances, got {type(callbacks).__name__}")
-    return list(callbacks or [])
